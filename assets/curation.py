@@ -1,0 +1,95 @@
+"""Curation assets, one per stage, partitioned by dataset. Thin: the work is in egom2p.curation."""
+
+import dagster as dg
+
+from egom2p.curation.checks import CHECKS, check_partition
+from egom2p.curation.clips import curate_clips
+from egom2p.curation.depth import label_depth
+from egom2p.curation.inventory import build_inventory
+from egom2p.curation.normalize import normalize_partition, upstream_quarantine
+from egom2p.curation.partition import StageResult
+from egom2p.curation.preview import markdown_image, partition_preview
+from egom2p.pipelines.partitions import datasets_partitions
+from egom2p.pipelines.resources import CurationSettings, DataRoot
+
+GROUP = "curation"
+MODALITIES = ("rgb", "depth", "gaze", "camera")
+
+
+def _stage_metadata(result: StageResult, folder) -> dict:
+    counts = {f"clips_{m}": sum(bool(r.get(f"has_{m}")) for r in result.rows) for m in MODALITIES}
+    return {"dagster/row_count": len(result.rows), "sequences": result.sequences,
+            "quarantined": result.quarantined, **counts, "path": dg.MetadataValue.path(str(folder)),
+            "quarantine": dg.MetadataValue.md(_quarantine_md(result.quarantine))}
+
+
+def _quarantine_md(rows: list[dict]) -> str:
+    if not rows:
+        return "nothing quarantined"
+    lines = ["| sequence | stage | reason |", "|---|---|---|"]
+    lines += [f"| {r['sequence_id']} | {r['stage']} | {r['error'].replace('|', '/')} |" for r in rows[:50]]
+    return "\n".join(lines)
+
+
+@dg.asset(partitions_def=datasets_partitions, group_name=GROUP, kinds={"parquet"},
+          description="Sequences found in data/raw/<dataset>, their modalities and the problems found.",
+          check_specs=[dg.AssetCheckSpec("all_sequences_readable", asset="raw_inventory",
+                                         description="every sequence opened without a problem (warning)")])
+def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings):
+    paths, ds = data.paths(), context.partition_key
+    if not paths.raw(ds).is_dir():
+        raise dg.Failure(f"no raw folder {paths.raw(ds)}")
+    rows = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(), context.log.info)
+    bad = [r for r in rows if r["problem"]]
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rows), "path": dg.MetadataValue.path(str(paths.inventory(ds))),
+        **{f"sequences_with_{m}": sum(r[f"has_{m}"] for r in rows) for m in MODALITIES},
+        "expected_clips": sum(r["expected_clips"] for r in rows), "problems": len(bad)})
+    yield dg.AssetCheckResult(check_name="all_sequences_readable", passed=not bad,
+                              severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"problems": dg.MetadataValue.json(
+                                  {r["sequence_id"]: r["problem"] for r in bad[:20]})})
+
+
+@dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[raw_inventory], kinds={"video"},
+          description="30 FPS timeline, rectified square frames, 2 s clips (rgb.mp4 + metric arrays).")
+def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
+    paths, ds = data.paths(), context.partition_key
+    result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(), context.log.info)
+    return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_clips(ds)),
+                                          "curation_config": dg.MetadataValue.json(curation.config().to_dict())})
+
+
+@dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[clips], kinds={"numpy"},
+          description="Ground-truth depth kept; missing depth annotated by the configured annotator or left missing.")
+def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
+    paths, ds = data.paths(), context.partition_key
+    result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, curation.depth_annotator,
+                         log=context.log.info)
+    sources: dict[str, int] = {}
+    for r in result.rows:
+        sources[r["depth_source"]] = sources.get(r["depth_source"], 0) + 1
+    return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_depth(ds)),
+                                          "annotator": curation.depth_annotator,
+                                          "depth_sources": dg.MetadataValue.json(sources)})
+
+
+@dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[depth_labels], kinds={"video", "numpy"},
+          description="Canonical clips: inverse depth per sequence, gaze in [0,1], camera c2w relative to frame 0.",
+          check_specs=[dg.AssetCheckSpec(c, asset="normalized_clips") for c in CHECKS])
+def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings):
+    paths, ds = data.paths(), context.partition_key
+    quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
+    result = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds), ds,
+                                 curation.config(), quarantined, context.log.info)
+    folders = [paths.clips(ds) / r["clip_id"] for r in sorted(result.rows, key=lambda r: r["clip_id"])]
+    preview = partition_preview(folders)
+    meta = _stage_metadata(result, paths.clips(ds))
+    if preview is not None:
+        meta["preview"] = dg.MetadataValue.md(markdown_image(preview, f"{ds} clips"))
+    meta["splits"] = dg.MetadataValue.json({s: sum(r["split"] == s for r in result.rows) for s in ("train", "val", "test")})
+    yield dg.MaterializeResult(metadata=meta)
+    for name, (passed, details) in check_partition(paths.clips(ds)).items():
+        yield dg.AssetCheckResult(check_name=name, passed=passed, metadata={
+            "checked": details["checked"], "failures": details["failures"],
+            "examples": dg.MetadataValue.json(details["examples"])})

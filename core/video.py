@@ -1,0 +1,131 @@
+"""Video IO through ffmpeg (ffmpeg-python builds the command lines; no shell is involved).
+
+Frames are uint8 RGB arrays (T, H, W, 3). The canonical encoding is H.264, yuv420p, CRF 17, 30 fps.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .io import atomic_path
+
+CRF = 17
+
+
+class VideoError(RuntimeError):
+    """An unreadable, truncated or otherwise unusable video."""
+
+
+def require_ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise VideoError("ffmpeg executable not found on PATH; install it (make setup does: apt-get install ffmpeg)")
+    return exe
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int | None  # from the container; None when it does not say
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    import ffmpeg
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as e:  # unreadable container
+        raise VideoError(f"cannot probe {path}: {e.stderr.decode(errors='replace').strip()[-300:]}") from None
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    if not streams:
+        raise VideoError(f"no video stream in {path}")
+    s = streams[0]
+    num, den = (s.get("avg_frame_rate") or s.get("r_frame_rate") or "0/1").split("/")
+    fps = float(num) / float(den) if float(den) else 0.0
+    n = s.get("nb_frames")
+    return VideoInfo(int(s["width"]), int(s["height"]), fps, int(n) if n not in (None, "N/A") else None)
+
+
+def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
+    """Stream decoded RGB frames (H, W, 3) uint8; raises VideoError when ffmpeg reports a decode error."""
+    import ffmpeg
+    require_ffmpeg()
+    info = info or probe(path)
+    proc = (ffmpeg.input(str(path)).output("pipe:", format="rawvideo", pix_fmt="rgb24")
+            .global_args("-v", "error", "-nostdin").run_async(pipe_stdout=True, pipe_stderr=True))
+    size = info.width * info.height * 3
+    complete = False
+    try:
+        while True:
+            buf = proc.stdout.read(size)
+            if len(buf) < size:
+                break
+            yield np.frombuffer(buf, np.uint8).reshape(info.height, info.width, 3)
+        complete = True
+    finally:
+        if not complete:  # the consumer stopped early (or failed): stop ffmpeg quietly
+            proc.kill()
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace").strip()
+        proc.stderr.close()
+        rc = proc.wait()
+    if rc != 0 or err:
+        raise VideoError(f"decoding {Path(path).name} failed: {err[-300:] or f'ffmpeg exit {rc}'}")
+
+
+def read_video(path: str | os.PathLike) -> np.ndarray:
+    """All frames of a video, (T, H, W, 3) uint8."""
+    frames = list(iter_frames(path))
+    if not frames:
+        raise VideoError(f"{path}: no frames decoded")
+    return np.stack(frames)
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarray, fps: float = 30.0,
+                crf: int = CRF) -> Path:
+    """Encode RGB frames to H.264 yuv420p mp4 atomically. Returns the path."""
+    import ffmpeg
+    require_ffmpeg()
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise VideoError("write_video: no frames")
+    h, w = first.shape[:2]
+    if h % 2 or w % 2:
+        raise VideoError(f"yuv420p needs even width and height, got {w}x{h}")
+    with atomic_path(path) as tmp:
+        proc = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
+                .output(str(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
+                        r=fps, movflags="+faststart", **{"x264-params": "log-level=error"})
+                .global_args("-v", "error", "-nostdin", "-y").run_async(pipe_stdin=True, pipe_stderr=True))
+        try:
+            for frame in _chain(first, it):
+                if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
+                    raise VideoError(f"frame shape/dtype {frame.shape}/{frame.dtype} != {(h, w, 3)}/uint8")
+                proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            if proc.stdin and not proc.stdin.closed:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+        err = proc.stderr.read().decode(errors="replace").strip()
+        if proc.wait() != 0:
+            raise VideoError(f"ffmpeg encode failed: {err[-300:]}")
+    return Path(path)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

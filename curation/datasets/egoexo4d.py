@@ -1,0 +1,131 @@
+"""Ego-Exo4D reader (ego Aria stream) — DATASETS.md §1. Modalities: rgb, gaze, camera (no depth).
+
+Native layout used::
+
+    takes.json                                    take_name, timesync_start_idx/end_idx, frame_aligned_videos
+    captures/<capture>/timesync.csv               aria01_214-1_capture_timestamp_ns (device ns) per synced row
+    takes/<take>/frame_aligned_videos/aria01_214-1.mp4   RGB, stored rotated 90° clockwise vs the raw sensor
+    takes/<take>/trajectory/closed_loop_trajectory.csv   T_world_device, qx..qw, device µs, Z-up world
+    takes/<take>/trajectory/online_calibration.jsonl     camera-rgb FISHEYE624 (at 2880²) + T_device_rgb
+    takes/<take>/eye_gaze/general_eye_gaze.csv           yaw/pitch in CPF (any MPS schema)
+
+Take rows are ``timesync_start_idx + 1 … timesync_end_idx`` (end inclusive, the metadata doc); mp4 frame
+i is row ``start + 1 + i``. Rectified camera: a square pinhole with ``hfov_deg`` (default 90°) along the
+upright RGB camera's axis. Gaze goes CPF -> device with the CAD ``T_device_cpf`` (CPF exists only in CAD
+space) and device -> RGB with the *calibration's* ``T_device_rgb`` — the same extrinsics that define the
+image geometry, as projectaria-tools 2.3.0's ``get_gaze_vector_reprojection`` does — then into the
+rectified pinhole. Missing gaze depth uses 1 m, as Ego-Exo4D does.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from egom2p.aria import RAW_FROM_UPRIGHT, cad_T_device_cpf, gaze_point_cpf
+from egom2p.cameras import square_pinhole
+from egom2p.geometry import invert_pose, make_pose, transform_points
+from egom2p.video import VideoError, probe
+
+from ..aria_mps import read_closed_loop_trajectory, read_eye_gaze, read_online_calibration
+from ..frames import video_source
+from ..rectify import build_rectifier, rotate_cw_pixels
+from ..sequence import GazeTrack, PoseTrack, Sequence, SequenceError, check_times
+from ..tables import read_csv
+
+DEFAULT_HFOV_DEG = 90.0
+CALIB_RESOLUTION = 2880
+UPRIGHT = make_pose(RAW_FROM_UPRIGHT, np.zeros(3))
+
+
+def capture_name(take_name: str) -> str:
+    """Capture of a take: the take name minus its trailing ``_<n>``."""
+    return re.sub(r"_\d+$", "", take_name)
+
+
+class EgoExo4DReader:
+    name = "egoexo4d"
+    modalities = ("rgb", "gaze", "camera")
+
+    def _takes(self, root: Path) -> dict[str, dict]:
+        path = root / "takes.json"
+        if not path.exists():
+            raise SequenceError("missing takes.json")
+        takes = json.loads(path.read_text())
+        return {t["take_name"]: t for t in takes}
+
+    def list_sequences(self, root) -> list[str]:
+        root = Path(root)
+        return sorted(name for name in self._takes(root) if (root / "takes" / name).is_dir())
+
+    def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
+        settings = settings or {}
+        root = Path(root)
+        take = self._takes(root).get(sequence_id)
+        if take is None:
+            raise SequenceError(f"take {sequence_id} not in takes.json")
+        take_dir = root / take.get("root_dir", f"takes/{sequence_id}")
+        aria_id, rel = self._aria_rgb(take)
+        times = self._frame_times(root, take, aria_id)
+        video = take_dir / rel
+        try:
+            info = probe(video)
+        except VideoError as e:
+            raise SequenceError(f"video unreadable: {e}") from None
+        if info.width != info.height:
+            raise SequenceError(f"{video.name}: Aria RGB must be square, got {info.width}x{info.height}")
+        if info.frames is not None and info.frames < len(times):
+            raise SequenceError(f"video truncated: {video.name} has {info.frames} of {len(times)} frames")
+
+        calib = read_online_calibration(take_dir / "trajectory" / "online_calibration.jsonl", "camera-rgb",
+                                        CALIB_RESOLUTION)
+        lens = calib.model.scaled(info.width / CALIB_RESOLUTION)
+        target = square_pinhole(side, float(settings.get("hfov_deg", DEFAULT_HFOV_DEG)))
+        rect = build_rectifier(target, lens.project, RAW_FROM_UPRIGHT, rotate_cw_pixels(info.width),
+                               src_focal=lens.params[0])
+        T_device_upright = calib.T_device_camera @ UPRIGHT
+
+        seq = Sequence(dataset=self.name, sequence_id=sequence_id, frame_times=times,
+                       read_frames=video_source(video, len(times), rect), intrinsics=target,
+                       source_files=[str(video.relative_to(root))],
+                       meta={"take_uid": take.get("take_uid"), "source_camera": lens.to_dict(),
+                             "T_device_rgb": calib.T_device_camera.tolist()})
+        traj = take_dir / "trajectory" / "closed_loop_trajectory.csv"
+        if traj.exists():
+            t, T_world_device = read_closed_loop_trajectory(traj)
+            seq.camera = PoseTrack(t, T_world_device @ T_device_upright)
+            seq.source_files.append(str(traj.relative_to(root)))
+        gaze_csv = take_dir / "eye_gaze" / "general_eye_gaze.csv"
+        if gaze_csv.exists():
+            g = read_eye_gaze(gaze_csv)
+            p_device = transform_points(cad_T_device_cpf(), gaze_point_cpf(g.yaw, g.pitch, g.depth))
+            p_cam = transform_points(invert_pose(T_device_upright), p_device)
+            uv = target.project(p_cam)
+            uv[p_cam[:, 2] <= 0] = np.nan
+            seq.gaze = GazeTrack(g.times, uv)
+            seq.source_files.append(str(gaze_csv.relative_to(root)))
+            seq.meta["gaze_schema"] = g.schema
+        return seq
+
+    @staticmethod
+    def _aria_rgb(take: dict) -> tuple[str, str]:
+        for cam_id, streams in (take.get("frame_aligned_videos") or {}).items():
+            if cam_id.startswith("aria") and "rgb" in streams:
+                return cam_id, streams["rgb"]["relative_path"]
+        raise SequenceError("takes.json: no Aria rgb stream in frame_aligned_videos")
+
+    @staticmethod
+    def _frame_times(root: Path, take: dict, aria_id: str) -> np.ndarray:
+        start, end = int(take["timesync_start_idx"]), int(take["timesync_end_idx"])
+        if end <= start:
+            raise SequenceError(f"empty sequence: timesync rows {start + 1}..{end}")
+        col = f"{aria_id}_214-1_capture_timestamp_ns"
+        ts = read_csv(root / "captures" / capture_name(take["take_name"]) / "timesync.csv", [col])[col]
+        if len(ts) < end + 1:
+            raise SequenceError(f"timesync.csv has {len(ts)} rows, take needs rows up to {end}")
+        return check_times(ts[start + 1:end + 1] * 1e-9, "timesync.csv")
+
+
+READER = EgoExo4DReader()

@@ -1,0 +1,77 @@
+"""Frame sources: stream source frames at requested indices, rectified on the fly.
+
+A frame source is a function ``read(indices) -> iterator of frames`` (indices sorted, repeats allowed);
+decoding is sequential so long videos never sit in memory.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from egom2p.video import VideoError, iter_frames, probe
+
+from .sequence import SequenceError
+
+
+def video_source(path: str | os.PathLike, n_expected: int,
+                 transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
+    """Frames of an mp4 at the given indices; a video with fewer than the needed frames is 'truncated'."""
+    path = Path(path)
+
+    def read(indices: np.ndarray) -> Iterator[np.ndarray]:
+        try:
+            info = probe(path)
+            frames = iter_frames(path, info)
+            current, frame = -1, None
+            for j in indices:
+                while current < j:
+                    frame = next(frames, None)
+                    if frame is None:
+                        raise SequenceError(f"video truncated: {path.name} decoded {current + 1} of "
+                                            f"{n_expected} frames")
+                    current += 1
+                yield transform(frame)
+            frames.close()
+        except VideoError as e:
+            raise SequenceError(f"video unreadable: {e}") from None
+    return read
+
+
+def image_source(paths: list[Path], transform: Callable[[np.ndarray], np.ndarray]
+                 ) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
+    """Frames from image files (JPEG/PNG) at the given indices, RGB."""
+    def read(indices: np.ndarray) -> Iterator[np.ndarray]:
+        last, out = None, None
+        for j in indices:
+            if j != last:
+                img = cv2.imread(str(paths[j]), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise SequenceError(f"unreadable frame {paths[j].parent.name}/{paths[j].name}")
+                out, last = transform(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)), j
+            yield out
+    return read
+
+
+def array_source(paths: list[Path | None], transform: Callable[[np.ndarray], np.ndarray], shape: tuple[int, int]
+                 ) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
+    """Per-frame .npy arrays (e.g. depth maps) at the given indices; a None path yields an all-NaN map."""
+    def read(indices: np.ndarray) -> Iterator[np.ndarray]:
+        last, out = None, None
+        for j in indices:
+            if j != last:
+                p = paths[j]
+                if p is None:
+                    out = np.full(shape, np.nan, np.float32)
+                else:
+                    try:
+                        arr = np.load(p, allow_pickle=False)
+                    except (ValueError, OSError) as e:
+                        raise SequenceError(f"unreadable array {p.parent.name}/{p.name}: {e}") from None
+                    out = transform(arr)
+                last = j
+            yield out
+    return read

@@ -1,0 +1,139 @@
+"""Normalization and the ``normalized_clips`` stage, which writes the canonical clips (DESIGN.md §4).
+
+- depth: inverse depth, normalized per *sequence* so that its (low, high) percentiles map to (0, 1),
+  clipped to [0, 1]; NaN stays NaN. The constants are stored in each clip's meta.
+- gaze: rectified pixels (u, v) -> ((u + 0.5) / S, (v + 0.5) / S) in [0, 1]; outside the frame -> NaN.
+- camera: OpenCV camera-to-world relative to the clip's first frame: T_0⁻¹ · T_i (first = identity).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from egom2p import io
+from egom2p.clip import file_checksum, write_clip
+from egom2p.geometry import invert_pose
+
+from .clips import FILES
+from .config import CurationConfig
+from .partition import Log, StageResult, discard, publish, read_index, read_quarantine, run_sequences
+
+MAX_DEPTH_SAMPLES = 200_000
+
+
+def depth_constants(depth_maps: list[np.ndarray], percentiles=(1.0, 99.0), seed: int = 0) -> dict:
+    """Per-sequence inverse-depth range {inv_lo, inv_hi} (1/m) from metric z-depth maps (NaN unknown)."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for d in depth_maps:
+        v = d[np.isfinite(d) & (d > 0)].astype(np.float64)
+        values.append(v)
+    v = np.concatenate(values) if values else np.empty(0)
+    if v.size == 0:
+        raise ValueError("no valid depth in sequence")
+    if v.size > MAX_DEPTH_SAMPLES:
+        v = rng.choice(v, MAX_DEPTH_SAMPLES, replace=False)
+    inv = 1.0 / v
+    lo, hi = np.percentile(inv, percentiles)
+    if hi - lo < 1e-9:
+        hi = lo + 1e-9
+    return {"inv_lo": float(lo), "inv_hi": float(hi), "percentiles": list(percentiles)}
+
+
+def normalize_depth(depth_m: np.ndarray, c: dict) -> np.ndarray:
+    """Metric z-depth (…) -> normalized inverse depth in [0,1] (1 = near), NaN where unknown."""
+    d = np.asarray(depth_m, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(np.isfinite(d) & (d > 0), 1.0 / d, np.nan)
+    return np.clip((inv - c["inv_lo"]) / (c["inv_hi"] - c["inv_lo"]), 0.0, 1.0)
+
+
+def denormalize_depth(depth_n: np.ndarray, c: dict) -> np.ndarray:
+    """Inverse of ``normalize_depth`` inside the unclipped range: normalized -> metres."""
+    inv = np.asarray(depth_n, np.float64) * (c["inv_hi"] - c["inv_lo"]) + c["inv_lo"]
+    return 1.0 / inv
+
+
+def normalize_gaze(gaze_px: np.ndarray, side: int) -> np.ndarray:
+    """(T,2) rectified pixels -> (T,2) normalized coordinates in [0,1]; off-frame or invalid -> NaN."""
+    g = (np.asarray(gaze_px, dtype=np.float64) + 0.5) / side
+    bad = ~np.isfinite(g).all(-1) | (g < 0).any(-1) | (g > 1).any(-1)
+    g[bad] = np.nan
+    return g
+
+
+def relative_poses(T_world_cam: np.ndarray) -> np.ndarray:
+    """(T,4,4) camera-to-world -> poses relative to the first frame (T_0⁻¹ T_i), first exactly I."""
+    T = np.asarray(T_world_cam, dtype=np.float64)
+    rel = invert_pose(T[0]) @ T
+    rel[0] = np.eye(4)
+    rel[:, 3] = [0, 0, 0, 1]
+    return rel
+
+
+def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: str, cfg: CurationConfig,
+                        upstream_quarantine: list[dict] = (), log: Log | None = None,
+                        progress: bool = True) -> StageResult:
+    """Write the canonical clips of one partition, its index and the merged quarantine (atomic swap)."""
+    index = read_index(clips_dir)
+    depth_rows = {r["clip_id"]: r for r in read_index(depth_dir)}
+    by_seq: dict[str, list[dict]] = {}
+    for row in index:
+        by_seq.setdefault(row["sequence_id"], []).append(row)
+    staging = io.staging_dir(out)
+    try:
+        def work(sid: str) -> list[dict]:
+            rows = by_seq[sid]
+            depth_files = [depth_dir / r["clip_id"] / FILES["depth"] for r in rows]
+            present = [p for p in depth_files if p.exists()]
+            const = depth_constants([io.read_npy(p) for p in present], cfg.depth_percentiles) if present else None
+            out_rows = []
+            for r, dfile in zip(rows, depth_files):
+                out_rows.append(_write_canonical(clips_dir / r["clip_id"], dfile, staging / r["clip_id"], r,
+                                                 depth_rows.get(r["clip_id"], {}), const))
+            return out_rows
+        result = run_sequences(dataset, "normalized_clips", sorted(by_seq), work, log, progress)
+        result.quarantine = list(upstream_quarantine) + result.quarantine
+        publish(staging, out, result)
+    except BaseException:
+        discard(staging)
+        raise
+    return result
+
+
+def _write_canonical(src: Path, depth_file: Path, dst: Path, row: dict, depth_row: dict,
+                     const: dict | None) -> dict:
+    meta = json.loads((src / "meta.json").read_text())
+    side = int(meta["side"])
+    arrays = {}
+    if depth_file.exists():
+        arrays["depth"] = normalize_depth(io.read_npy(depth_file), const)
+    if (src / FILES["gaze"]).exists():
+        arrays["gaze"] = normalize_gaze(io.read_npy(src / FILES["gaze"]), side)
+    if (src / FILES["camera"]).exists():
+        arrays["camera"] = relative_poses(io.read_npy(src / FILES["camera"]))
+    have = {"rgb": True, **{m: m in arrays for m in ("depth", "gaze", "camera")}}
+    meta.update(modalities=have, depth_source=depth_row.get("depth_source", "none") if "depth" in arrays else "none",
+                depth_normalization=({**const, "kind": "inverse_depth_per_sequence"} if "depth" in arrays else None))
+    write_clip(dst, meta, rgb_file=src / FILES["rgb"], **arrays)
+    g = arrays.get("gaze")
+    return {"clip_id": row["clip_id"], "sequence_id": row["sequence_id"], "clip_index": row["clip_index"],
+            "split": row["split"], "start_time": row["start_time"], "valid_frames": row["valid_frames"],
+            **{f"has_{m}": v for m, v in have.items()}, "depth_source": meta["depth_source"],
+            "gaze_valid_frac": float(np.isfinite(g).all(1).mean()) if g is not None else 0.0,
+            "rgb_sha256": file_checksum(dst / "rgb.mp4"),
+            "depth_inv_lo": const["inv_lo"] if "depth" in arrays else None,
+            "depth_inv_hi": const["inv_hi"] if "depth" in arrays else None}
+
+
+def upstream_quarantine(*folders: Path) -> list[dict]:
+    rows = []
+    for f in folders:
+        rows += read_quarantine(f)
+    return rows
+
+
+__all__ = ["depth_constants", "normalize_depth", "denormalize_depth", "normalize_gaze", "relative_poses",
+           "normalize_partition", "upstream_quarantine"]

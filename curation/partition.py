@@ -1,0 +1,85 @@
+"""Shared machinery of a partition stage: sequence loop with quarantine, staging + atomic swap.
+
+A stage processes every sequence of one dataset partition. A failing sequence is quarantined with its
+reason (stage, error) and the rest completes. Output is built in a staging folder and swapped in at the
+end, so readers never see a half-written partition and re-running a stage replaces its output whole.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tqdm import tqdm
+
+from egom2p import io
+
+from .sequence import SequenceError
+from .tables import QUARANTINE_SCHEMA, read_rows, write_rows
+
+INDEX = "index.parquet"
+QUARANTINE = "quarantine.parquet"
+Log = Callable[[str], None]
+
+
+def clip_id(sequence_id: str, k: int) -> str:
+    """Sample key of clip k: safe characters only, no dots (WebDataset keys)."""
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', sequence_id)}-{k:04d}"
+
+
+def split_of(dataset: str, sequence_id: str) -> str:
+    """Deterministic per-sequence split (never per clip): 80 % train, 10 % val, 10 % test."""
+    h = int(hashlib.sha1(f"{dataset}/{sequence_id}".encode()).hexdigest()[:8], 16) % 100
+    return "train" if h < 80 else ("val" if h < 90 else "test")
+
+
+@dataclass
+class StageResult:
+    rows: list[dict] = field(default_factory=list)         # one per clip
+    quarantine: list[dict] = field(default_factory=list)   # one per failed sequence
+    sequences: int = 0
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.quarantine)
+
+
+def run_sequences(dataset: str, stage: str, sequence_ids: list[str], work: Callable[[str], list[dict]],
+                  log: Log | None = None, progress: bool = True) -> StageResult:
+    """Run ``work(sequence_id) -> clip rows`` for each sequence; exceptions quarantine that sequence."""
+    result = StageResult(sequences=len(sequence_ids))
+    bar = tqdm(sequence_ids, desc=f"{stage}[{dataset}]", unit="seq", disable=not progress, leave=False)
+    for seq in bar:
+        try:
+            result.rows += work(seq)
+        except Exception as e:  # noqa: BLE001 - any failure quarantines this sequence only
+            reason = str(e) if isinstance(e, SequenceError) else f"{type(e).__name__}: {e}"
+            if not isinstance(e, SequenceError) and log:
+                log(traceback.format_exc(limit=3))
+            result.quarantine.append({"dataset": dataset, "sequence_id": seq, "stage": stage, "error": reason})
+            if log:
+                log(f"quarantined {dataset}/{seq} at {stage}: {reason}")
+    return result
+
+
+def publish(staging: Path, final: Path, result: StageResult, schema=None) -> Path:
+    """Write index + quarantine into ``staging`` and swap it into ``final`` atomically."""
+    write_rows(staging / INDEX, sorted(result.rows, key=lambda r: r["clip_id"]), schema)
+    write_rows(staging / QUARANTINE, result.quarantine, QUARANTINE_SCHEMA)
+    return io.replace_dir(staging, final)
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_index(folder: Path) -> list[dict]:
+    return read_rows(Path(folder) / INDEX)
+
+
+def read_quarantine(folder: Path) -> list[dict]:
+    return read_rows(Path(folder) / QUARANTINE)

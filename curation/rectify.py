@@ -1,0 +1,94 @@
+"""Rectification: any native camera -> the square pinhole frame of the canonical clip.
+
+A ``Rectifier`` holds ``cv2.remap`` maps from the target square image to the source image. The maps are
+built once per sequence from (target pinhole, rotation source<-target, source projection, optional pixel
+transform of the stored image), so the same code serves pinhole crops (EgoGen, H2O …), fisheye
+undistortion (Aria) and the 90° rotation of Aria's stored mp4s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from egom2p.cameras import Pinhole
+
+
+@dataclass(frozen=True)
+class Rectifier:
+    """map_x, map_y: (S, S) float32 source pixel coordinates for each target pixel.
+    prescale: source images are first resized by this factor with INTER_AREA (anti-aliasing for
+    large downscales); the maps are already expressed in the resized image."""
+    target: Pinhole
+    map_x: np.ndarray
+    map_y: np.ndarray
+    prescale: float = 1.0
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 source -> (S, S, 3) uint8 rectified (bilinear; black outside the source)."""
+        return cv2.remap(self._pre(image, cv2.INTER_AREA), self.map_x, self.map_y, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def depth(self, depth: np.ndarray) -> np.ndarray:
+        """(H, W) float metric z-depth -> (S, S) float32, nearest neighbour (never blends across edges);
+        0 / non-finite source values and pixels outside the source become NaN."""
+        d = np.asarray(depth, dtype=np.float32).copy()
+        d[~np.isfinite(d) | (d <= 0)] = np.nan
+        d = self._pre(d, cv2.INTER_NEAREST)
+        return cv2.remap(d, self.map_x, self.map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=float("nan"))
+
+    def _pre(self, image: np.ndarray, interp: int) -> np.ndarray:
+        if self.prescale == 1.0:
+            return image
+        h, w = image.shape[:2]
+        return cv2.resize(image, (max(1, round(w * self.prescale)), max(1, round(h * self.prescale))),
+                          interpolation=interp)
+
+
+def build_rectifier(target: Pinhole, project_src: Callable[[np.ndarray], np.ndarray],
+                    R_src_target: np.ndarray | None = None,
+                    pixel_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                    src_focal: float | None = None) -> Rectifier:
+    """Maps for ``target`` from a source camera.
+
+    project_src:    (...,3) rays in the source camera frame -> (...,2) source pixels (raw sensor image)
+    R_src_target:   3x3 rotation taking target-camera rays into the source camera frame (default I)
+    pixel_transform: raw sensor pixels -> pixels of the stored image (e.g. Aria's 90° rotation)
+    src_focal:      source focal length near the centre (pixels); when the target samples the source at
+                    less than half its resolution, sources are pre-shrunk with area averaging.
+    """
+    S = target.width
+    u, v = np.meshgrid(np.arange(S, dtype=np.float64), np.arange(target.height, dtype=np.float64))
+    rays = target.unproject(np.stack([u, v], -1))
+    if R_src_target is not None:
+        rays = rays @ np.asarray(R_src_target, dtype=np.float64).T
+    uv = project_src(rays)
+    uv[rays[..., 2] <= 0] = -1e6  # behind the source camera: outside
+    if pixel_transform is not None:
+        uv = pixel_transform(uv)
+    prescale = 1.0
+    if src_focal is not None:
+        ratio = target.fx / src_focal
+        if ratio < 0.5:
+            prescale = 2.0 * ratio
+            uv = prescale * (uv + 0.5) - 0.5
+    uv = np.nan_to_num(uv, nan=-1e6, posinf=-1e6, neginf=-1e6)
+    return Rectifier(target, uv[..., 0].astype(np.float32), uv[..., 1].astype(np.float32), prescale)
+
+
+def center_square_target(src: Pinhole, side: int) -> Pinhole:
+    """The square pinhole that sees the largest centred square of a pinhole image, resized to ``side``."""
+    crop = min(src.width, src.height)
+    f = src.fx * side / crop
+    c = (side - 1) / 2.0
+    return Pinhole(f, f * src.fy / src.fx, c, c, side, side)
+
+
+def rotate_cw_pixels(width: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Raw pixel (x, y) -> pixel of the image rotated 90° clockwise: (W-1-y, x) (square raw image)."""
+    def f(uv: np.ndarray) -> np.ndarray:
+        return np.stack([width - 1 - uv[..., 1], uv[..., 0]], -1)
+    return f
