@@ -297,7 +297,7 @@ def _make_room(rng: np.random.Generator) -> World:
             if _free(xy, np.hypot(hx, hy), placed, 0.1):
                 mat = _material(rng, ("solid", "noise", "stripes"), (0.1, 0.3), sat=(0.1, 0.5), val=(0.3, 0.7))
                 prims.append(Primitive("box", (xy[0], xy[1], top / 2), (hx, hy, top / 2), mat, yaw,
-                                       saliency=0.1, name=f"counter{c}"))
+                                       saliency=0.1, target=False, name=f"counter{c}"))
                 placed.append((xy, float(np.hypot(hx, hy))))
                 rot = np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
                 for j in range(int(rng.integers(1, 3))):
@@ -317,7 +317,7 @@ def _make_room(rng: np.random.Generator) -> World:
             placed.append((xy, scale * 1.45))
 
     # one bright, emissive object among the static targets
-    static = [i for i, p in enumerate(prims) if p.motion is None and p.saliency > 0.1]
+    static = [i for i, p in enumerate(prims) if p.motion is None and p.target]
     if static:
         i = int(rng.choice(static))
         prims[i] = _make_bright(rng, prims[i])
@@ -364,16 +364,16 @@ def _make_tabletop(rng: np.random.Generator) -> World:
         kind = str(rng.choice(["box", "sphere", "cylinder"]))
         mat = _object_material(rng, 0.03)
         if kind == "box":
-            h = rng.uniform(0.02, 0.06, 3)
+            h = rng.uniform(0.025, 0.07, 3)
             foot = float(np.hypot(h[0], h[1]))
             p = Primitive("box", (xy[0], xy[1], top + h[2]), tuple(h), mat, float(rng.uniform(0, np.pi)),
                           saliency=_saliency(mat), name="box")
         elif kind == "sphere":
-            r = rng.uniform(0.025, 0.05)
+            r = rng.uniform(0.03, 0.06)
             foot = r
             p = Primitive("sphere", (xy[0], xy[1], top + r), (r, r, r), mat, saliency=_saliency(mat), name="ball")
         else:
-            r, hh = rng.uniform(0.025, 0.045), rng.uniform(0.04, 0.08)
+            r, hh = rng.uniform(0.03, 0.055), rng.uniform(0.045, 0.1)
             foot = r
             p = Primitive("cylinder", (xy[0], xy[1], top + hh), (r, r, hh), mat, saliency=_saliency(mat), name="cup")
         if _free(xy, foot, placed, 0.03):
@@ -387,9 +387,9 @@ def _make_tabletop(rng: np.random.Generator) -> World:
     task = int(rng.choice([i for i in static if i != bright] or static))
     prims[task] = _replace(prims[task], saliency=max(prims[task].saliency, 0.7), name=prims[task].name + "-task")
 
-    anchor = np.array([cx + rng.uniform(-0.05, 0.05), y_edge - rng.uniform(0.25, 0.4), top + rng.uniform(0.42, 0.55)])
+    anchor = np.array([cx + rng.uniform(-0.05, 0.05), y_edge - rng.uniform(0.15, 0.3), top + rng.uniform(0.4, 0.5)])
     prims += _arms(rng, anchor, y_edge, top, prims[task])
-    look = (float(cx), float(y_edge + rng.uniform(0.3, 0.4)), float(top))
+    look = (float(cx), float(y_edge + rng.uniform(0.25, 0.35)), float(top))
     return World("tabletop", prims=tuple(prims), eye_height=float(anchor[2]), head_anchor=tuple(anchor),
                  look_target=look, task_index=task, **shell)
 
@@ -404,7 +404,7 @@ def _arms(rng: np.random.Generator, anchor: np.ndarray, y_edge: float, top: floa
     out = []
     task_top = np.asarray(task.center) + np.array([0.0, -0.03, task.half[2] + r_hand * 0.9])
     for side in (1.0, -1.0):
-        shoulder = anchor + np.array([side * 0.2, 0.02, -0.3])
+        shoulder = anchor + np.array([side * 0.22, -0.02, -0.42])
         rest = np.array([anchor[0] + side * 0.2, y_edge + 0.08, top + r_hand])
         motion = None
         if side > 0:

@@ -1,0 +1,42 @@
+# EgoM2P pipeline. Two set-up commands (README): `make demo` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export EGOM2P_DATA ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
+
+.PHONY: setup demo test ui validate bench clean
+
+setup: $(VENV)/.installed
+
+# ffmpeg from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel (DESIGN.md §9).
+$(VENV)/.installed: pyproject.toml setup.py
+	@command -v ffmpeg >/dev/null || { echo "installing ffmpeg"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg >/dev/null; }
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup  ## synthesize the embedded world, materialize the whole graph, print the summary
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/python -m egom2p.pipelines.demo
+
+test: setup  ## the whole test suite (plain pytest: the repo root must not shadow HF `tokenizers`)
+	$(VENV)/bin/pytest
+
+ui: setup  ## Dagster UI on http://127.0.0.1:3000 with what the demo materialized
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+validate: setup
+	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+
+bench: setup
+	$(VENV)/bin/python benchmarks/bench_curation.py
+
+clean:
+	rm -rf data .dagster_home
