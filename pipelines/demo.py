@@ -3,8 +3,8 @@
 1. synthesizes each demo dataset's native layout into ``$EGOM2P_DATA/raw/<dataset>`` (skipped when the
    folder already holds the same synthesis settings);
 2. registers one ``datasets`` partition per raw folder (the sensor's logic);
-3. launches a Dagster **backfill** of ``curate_dataset`` over all dataset partitions — one run per
-   partition, each run on the multiprocess executor — and follows it to the end;
+3. starts the Dagster daemon and launches a **backfill** of ``curate_dataset`` over all dataset
+   partitions — one queued run per partition, each run on the multiprocess executor — and follows it;
 4. prints what was made: clips per modality, quarantined sequences, asset-check results.
 
 Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows it.
@@ -12,10 +12,12 @@ Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -53,6 +55,25 @@ def register_partitions(instance, data) -> list[str]:
     if new:
         instance.add_dynamic_partitions(datasets_partitions.name, new)
     return new
+
+
+@contextlib.contextmanager
+def dagster_daemon():
+    """Run ``dagster-daemon`` (it drains the run queue and launches each run in its own process)."""
+    exe = str(Path(sys.executable).with_name("dagster-daemon"))
+    log = open(Path(os.environ["DAGSTER_HOME"]) / "daemon.log", "ab")
+    proc = subprocess.Popen([exe, "run", "-m", "egom2p.pipelines.definitions"], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
 
 
 def launch_backfill(partitions: list[str]) -> str:
@@ -125,8 +146,9 @@ def main(argv=None) -> int:
     new = register_partitions(instance, data)
     print(f"2/3 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
     print(f"3/3 backfill curate_dataset over {datasets}")
-    backfill = launch_backfill(datasets)
-    runs = follow_backfill(instance, backfill, len(datasets))
+    with dagster_daemon():
+        backfill = launch_backfill(datasets)
+        runs = follow_backfill(instance, backfill, len(datasets))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
     print(f"\ndemo finished in {time.time() - t0:.1f} s. Browse it: make ui  (http://127.0.0.1:3000)")

@@ -111,8 +111,8 @@ def _walk(world: World, t: np.ndarray, rng: np.random.Generator):
     pos = np.stack([xy[:, 0] + sway * np.sin(heading), xy[:, 1] - sway * np.cos(heading),
                     world.eye_height + bob], -1)
 
-    base_pitch = rng.uniform(-0.3, -0.12)
-    yaw_off, pitch_off = np.zeros(M), np.full(M, base_pitch)
+    base_pitch = rng.uniform(-0.42, -0.25)
+    yaw_off, pitch_target = np.zeros(M), np.full(M, base_pitch)
     targets = world.target_indices
     te = t[0] + rng.uniform(0.3, 2.0)
     while te < t[-1] and len(targets):
@@ -128,10 +128,10 @@ def _walk(world: World, t: np.ndarray, rng: np.random.Generator):
             c = world.centers(te)[j]
             yaw_off[sl] = np.clip(_wrap(np.arctan2(c[1] - pos[sl, 1], c[0] - pos[sl, 0]) - heading[sl]), -1.2, 1.2)
             horiz = np.hypot(c[0] - pos[sl, 0], c[1] - pos[sl, 1])
-            pitch_off[sl] = np.clip(np.arctan2(c[2] - pos[sl, 2], horiz), -0.8, 0.15)
-        te += dur + rng.uniform(1.0, 3.0)
+            pitch_target[sl] = np.clip(np.arctan2(c[2] - pos[sl, 2], horiz), -0.8, 0.15)
+        te += dur + rng.uniform(0.5, 2.0)
     yaw = heading + _smooth(yaw_off, 0.12)
-    pitch = _smooth(pitch_off, 0.12) + 0.008 * gait * np.sin(2 * np.pi * f_step * t + ph[2])
+    pitch = _smooth(pitch_target, 0.12) + 0.008 * gait * np.sin(2 * np.pi * f_step * t + ph[2])
     roll = 0.012 * gait * np.sin(np.pi * f_step * t + ph[1])
     return pos, yaw, pitch, roll
 
@@ -194,8 +194,10 @@ class EgoMotion:
         for e_i in np.unique(idx):
             sel = idx == e_i
             out[sel] = self._event_point(self.events[e_i], tt[sel])
-        b = np.searchsorted(self.blinks[:, 0], tt, side="right") - 1
-        valid = ~((b >= 0) & (tt < self.blinks[np.maximum(b, 0), 1]))
+        valid = np.ones(len(tt), dtype=bool)
+        if len(self.blinks):
+            b = np.searchsorted(self.blinks[:, 0], tt, side="right") - 1
+            valid = ~((b >= 0) & (tt < self.blinks[np.maximum(b, 0), 1]))
         out[~valid] = np.nan
         return out, valid
 
@@ -228,11 +230,27 @@ class EgoMotion:
                 events.append(GazeEvent("saccade", t, t + sd, -1, prev_end, start))
                 t += sd
             dur = rng.uniform(0.4, 1.2) if (moving is not None and obj == moving) else rng.uniform(0.15, 0.6)
+            dur = self._time_in_view(GazeEvent("fixation", t, t + dur, obj, local), min_dur=0.15)
             fix = GazeEvent("fixation", t, t + dur, obj, local)
             events.append(fix)
             prev_obj, prev_end = obj, self._event_point(fix, np.array([t + dur]))[0]
             t += dur
         return events
+
+    def _in_view(self, cam: np.ndarray) -> np.ndarray:
+        """(N,) whether camera-frame points (N, 3) lie in the cone where gaze targets count as visible."""
+        z = np.maximum(cam[:, 2], 1e-9)
+        return (cam[:, 2] > 0.15) & (np.abs(cam[:, 0] / z) < self.view_tan[0]) & \
+            (np.abs(cam[:, 1] / z) < self.view_tan[1])
+
+    def _time_in_view(self, e: GazeEvent, min_dur: float) -> float:
+        """Duration of fixation ``e`` cut where its point leaves the view (the eyes move on), >= min_dur."""
+        tt = np.arange(e.t0, e.t1, 0.01)
+        c2w = self.head(tt)
+        out = ~self._in_view(np.einsum("nji,nj->ni", c2w[:, :3, :3], self._event_point(e, tt) - c2w[:, :3, 3]))
+        if not out.any():
+            return e.t1 - e.t0
+        return max(min_dur, float(tt[np.argmax(out)] - e.t0))
 
     def _choose_fixation(self, t: float, rng: np.random.Generator, prev_obj: int) -> tuple[int, np.ndarray]:
         """(primitive index or -1, point in that primitive's moving frame) of a visible fixation at t."""
@@ -241,10 +259,7 @@ class EgoMotion:
         o, R = c2w[:3, 3], c2w[:3, :3]
         targets = world.target_indices
         if len(targets):
-            cam = (world.centers(t)[targets] - o) @ R
-            z = np.maximum(cam[:, 2], 1e-9)
-            inview = (cam[:, 2] > 0.15) & (np.abs(cam[:, 0] / z) < self.view_tan[0]) & \
-                     (np.abs(cam[:, 1] / z) < self.view_tan[1])
+            inview = self._in_view((world.centers(t)[targets] - o) @ R)
             w = np.array([world.prims[j].saliency for j in targets])
             w = w + 0.6 * (targets == world.moving_index)
             if world.task_index is not None:

@@ -53,10 +53,39 @@ def _fisheye_rays_cached(cam: Fisheye624, max_theta_deg: float) -> np.ndarray:
     uv = np.stack([u, v], -1)
     rays = cam.unproject(uv)
     err = np.linalg.norm(cam.project(rays) - uv, axis=-1)
+    retry = ~(err < 1e-4)
+    if retry.any():  # Newton from the equidistant guess can diverge far out: restart from a radial solve
+        rays[retry] = _unproject_radial_start(cam, uv[retry])
+        err = np.linalg.norm(cam.project(rays) - uv, axis=-1)
     theta = np.arctan(np.linalg.norm(rays[..., :2], axis=-1))
     bad = ~np.isfinite(err) | (err > 1e-3) | (theta > np.deg2rad(max_theta_deg))
     rays[bad] = np.nan
     return rays
+
+
+def _unproject_radial_start(cam: Fisheye624, uv: np.ndarray, newton: int = 8) -> np.ndarray:
+    """Rays (K, 3), z = 1: bisection on the radial polynomial, then Newton on the full model."""
+    fx, fy, cx, cy, k, *_ = cam._unpacked
+    target = np.stack([(uv[:, 0] - cx) / fx, (uv[:, 1] - cy) / fy], -1)
+    rd = np.linalg.norm(target, axis=-1)
+    grid = np.linspace(0.0, np.pi / 2 - 1e-3, 2000)
+    radial = grid * (1 + sum(kk * grid ** (2 * i + 2) for i, kk in enumerate(k)))
+    top = grid[np.argmax(np.diff(radial) <= 0)] if np.any(np.diff(radial) <= 0) else grid[-1]
+    lo, hi = np.zeros_like(rd), np.full_like(rd, top)
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        f = mid * (1 + sum(kk * mid ** (2 * i + 2) for i, kk in enumerate(k)))
+        lo, hi = np.where(f < rd, mid, lo), np.where(f < rd, hi, mid)
+    ab = target * (np.tan(lo) / np.maximum(rd, 1e-12))[:, None]
+
+    def proj(x):
+        return cam.project(np.concatenate([x, np.ones((len(x), 1))], 1))
+
+    for _ in range(newton):
+        f0 = proj(ab) - uv
+        J = np.stack([(proj(ab + e) - proj(ab)) / 1e-7 for e in (np.array([1e-7, 0]), np.array([0, 1e-7]))], -1)
+        ab = ab - np.linalg.solve(J, f0[..., None])[..., 0]
+    return np.concatenate([ab, np.ones((len(ab), 1))], 1)
 
 
 def rotate_upright(img: np.ndarray) -> np.ndarray:
@@ -263,30 +292,37 @@ def _room_surface(world: World, x: np.ndarray, face: np.ndarray):
 def shade(world: World, o: np.ndarray, d: np.ndarray, hits: Hits, t: float) -> np.ndarray:
     """Linear RGB radiance (N, 3) of the hits; zero where nothing was hit."""
     out = np.zeros((len(d), 3))
-    hit = hits.ids != MISS
-    if not hit.any():
+    hit = np.flatnonzero(hits.ids != MISS)
+    if hit.size == 0:
         return out
-    x = o + hits.s[hit, None] * d[hit]
-    ids = hits.ids[hit]
+    full = hit.size == len(d)
+    x = o + (hits.s[:, None] * d if full else hits.s[hit, None] * d[hit])
+    ids = hits.ids if full else hits.ids[hit]
     n = np.empty_like(x)
     albedo = np.empty_like(x)
     emission = np.zeros(len(x))
-    room = ids == ROOM
-    if room.any():
-        n[room], albedo[room] = _room_surface(world, x[room], hits.face[hit][room])
-    for i in np.unique(ids[~room]):
-        sel = ids == i
+    order = np.argsort(ids, kind="stable")
+    keys = ids[order]
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    for grp in np.split(order, cuts):  # one group per surface id (ROOM first)
+        i = int(ids[grp[0]])
+        if i == ROOM:
+            n[grp], albedo[grp] = _room_surface(world, x[grp], hits.face[hit[grp]])
+            continue
         p = world.prims[i]
-        n[sel], uv = _surface(p, t, x[sel])  # uv relative to the (moving) centre: textures move along
-        albedo[sel] = texture(p.material, uv)
-        emission[sel] = p.material.emission
+        n[grp], uv = _surface(p, t, x[grp])  # uv relative to the (moving) centre: textures move along
+        albedo[grp] = texture(p.material, uv)
+        emission[grp] = p.material.emission
     light = world.ambient + world.sun_intensity * np.clip(n @ np.asarray(world.sun_direction), 0.0, None)
     for pos, power in zip(world.light_positions, world.light_intensities):
         lv = np.asarray(pos) - x
-        dist = np.sqrt(np.einsum("ij,ij->i", lv, lv))
-        lam = np.clip(np.einsum("ij,ij->i", n, lv) / dist, 0.0, None)
-        light = light + power * lam / (1.0 + (dist / 3.0) ** 2)
-    out[hit] = albedo * (light + emission)[:, None]
+        inv_dist = 1.0 / np.sqrt(np.einsum("ij,ij->i", lv, lv))
+        lam = np.clip(np.einsum("ij,ij->i", n, lv) * inv_dist, 0.0, None)
+        light = light + power * lam / (1.0 + 0.111 / (inv_dist * inv_dist))
+    rad = albedo * (light + emission)[:, None]
+    if full:
+        return rad
+    out[hit] = rad
     return out
 
 

@@ -92,6 +92,12 @@ class Primitive:
     target: bool = True  # may be fixated by gaze
     name: str = ""
 
+    def __post_init__(self):  # plain float tuples: hashable, comparable, JSON-friendly
+        for f in ("center", "half", "end"):
+            v = getattr(self, f)
+            if v is not None:
+                object.__setattr__(self, f, tuple(float(x) for x in v))
+
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray | None]:
         """(centre (3,), end (3,) or None) at time ``t`` seconds."""
         c = np.asarray(self.center, dtype=np.float64)
@@ -205,11 +211,7 @@ def _make_bright(rng: np.random.Generator, p: Primitive) -> Primitive:
     hue = rng.choice([0.0, 0.08, 0.15, 0.55])  # red, orange, yellow, cyan
     r, g, b = colorsys.hsv_to_rgb(float(hue), 0.85, 1.0)
     mat = Material((r, g, b), (r * 0.8, g * 0.8, b * 0.8), "solid", 1.0, 0.6, 0)
-    return _replace(p, material=mat, saliency=1.0, name=p.name + "-bright")
-
-
-def _replace(p: Primitive, **kw) -> Primitive:
-    return replace(p, **kw)
+    return replace(p, material=mat, saliency=1.0, name=p.name + "-bright")
 
 
 def _shell(rng: np.random.Generator, size: np.ndarray) -> dict:
@@ -310,7 +312,7 @@ def _make_room(rng: np.random.Generator) -> World:
     attempts = 0
     while sum(p.target for p in prims) < n_objects and attempts < 400:
         attempts += 1
-        scale = rng.uniform(0.15, 0.35)
+        scale = rng.uniform(0.18, 0.4)
         xy, yaw = _band_point(rng, size, scale, band)
         if _free(xy, scale * 1.45, placed, 0.15):
             prims.append(_room_object(rng, xy, 0.0, scale, yaw, f"obj{len(prims)}"))
@@ -385,7 +387,7 @@ def _make_tabletop(rng: np.random.Generator) -> World:
     bright = int(rng.choice(static))
     prims[bright] = _make_bright(rng, prims[bright])
     task = int(rng.choice([i for i in static if i != bright] or static))
-    prims[task] = _replace(prims[task], saliency=max(prims[task].saliency, 0.7), name=prims[task].name + "-task")
+    prims[task] = replace(prims[task], saliency=max(prims[task].saliency, 0.7), name=prims[task].name + "-task")
 
     anchor = np.array([cx + rng.uniform(-0.05, 0.05), y_edge - rng.uniform(0.15, 0.3), top + rng.uniform(0.4, 0.5)])
     prims += _arms(rng, anchor, y_edge, top, prims[task])
@@ -400,7 +402,7 @@ def _arms(rng: np.random.Generator, anchor: np.ndarray, y_edge: float, top: floa
     skin = _color(rng, (0.25, 0.5), (0.45, 0.85))
     mat = Material(skin, tuple(c * 0.85 for c in skin), "noise", 0.02, 0.0, int(rng.integers(1 << 30)))
     sleeve = Material(_color(rng, (0.3, 0.8), (0.2, 0.6)), (0.1, 0.1, 0.1), "solid", 1.0)
-    r_hand, r_arm = 0.042, 0.035
+    r_hand, r_arm = 0.048, 0.03
     out = []
     task_top = np.asarray(task.center) + np.array([0.0, -0.03, task.half[2] + r_hand * 0.9])
     for side in (1.0, -1.0):
