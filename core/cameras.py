@@ -103,9 +103,14 @@ class Fisheye624:
         fx, fy, cx, cy, *_ = self._unpacked
         uv = np.asarray(uv, dtype=np.float64)
         target = np.stack([(uv[..., 0] - cx) / fx, (uv[..., 1] - cy) / fy], -1)
-        # initial guess: equidistant fisheye (theta_d = theta)
+        # initial guess: invert the radial polynomial alone (1D Newton on theta), then refine in 2D
         rd = np.linalg.norm(target, axis=-1)
-        th = np.minimum(rd, 1.5)
+        ks = self._unpacked[4]
+        th = np.clip(rd, 0.0, 1.5)
+        for _ in range(30):
+            f = _radial_poly(th, ks) - rd
+            df = 1.0 + sum((2 * i + 3) * k * th ** (2 * i + 2) for i, k in enumerate(ks))
+            th = np.clip(th - f / np.where(np.abs(df) < 1e-9, 1e-9, df), 0.0, 1.55)
         ab = target * np.where(rd > 1e-12, np.tan(th) / np.where(rd > 1e-12, rd, 1.0), 1.0)[..., None]
         eps = 1e-7
         for _ in range(iterations):

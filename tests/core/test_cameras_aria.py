@@ -79,3 +79,10 @@ def test_upright_rotation_matches_pixel_rule():
     p_raw = aria.RAW_FROM_UPRIGHT @ p_up
     x, y = raw.project(p_raw)
     np.testing.assert_allclose(raw.project(p_up), [W - 1 - y, x], atol=1e-9)
+
+
+def test_fisheye_unprojection_converges_over_the_whole_frame():
+    cam = Fisheye624(ADT_RGB, 1408, 1408).scaled(256 / 1408)
+    u, v = np.meshgrid(np.arange(0, 256, 3.0), np.arange(0, 256, 3.0))
+    uv = np.stack([u, v], -1)
+    np.testing.assert_allclose(cam.project(cam.unproject(uv)), uv, atol=1e-6)
