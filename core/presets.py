@@ -22,6 +22,10 @@ class VideoTokenizerSpec:
     spatial_compression: int = 8
     fsq_levels: tuple[int, ...] = (8, 8, 8, 5, 5, 5)
     channels: int = 128        # base width of the conv trunk
+    channels_mult: tuple[int, ...] = (2, 4, 4)  # width multiplier per level (Cosmos DV default)
+    num_res_blocks: int = 2    # residual blocks per encoder level (decoder: +1)
+    z_channels: int = 16       # latent width before the 1x1x1 projection to len(fsq_levels)
+    patch_size: int = 4        # Haar wavelet patcher: t, h, w divided by this (log2 levels)
 
     @property
     def token_grid(self) -> tuple[int, int, int]:
@@ -48,6 +52,10 @@ class TrajectoryTokenizerSpec:
     codebook_size: int = 256
     latent_dim: int = 32
     temporal_compression: int = 2
+    mlp_ratio: float = 4.0
+    ema_decay: float = 0.99            # EMA codebook decay
+    dead_code_threshold: float = 2.0   # EMA cluster size below which a code is replaced from the batch
+    commitment_weight: float = 1.0
 
 
 @dataclass(frozen=True)

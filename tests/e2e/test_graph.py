@@ -65,7 +65,7 @@ def test_graph_materializes_both_partitions(world):
 
 
 @pytest.mark.slow
-def test_demo_backfill_runs_the_graph(tmp_path):
+def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
     """The demo command on a micro world: real backfill, one run per partition, multiprocess executor."""
     env = {**os.environ, "EGOM2P_DATA": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
@@ -76,6 +76,7 @@ def test_demo_backfill_runs_the_graph(tmp_path):
     assert "egogen=SUCCESS" in out.stdout and "egoexo4d=SUCCESS" in out.stdout
     assert "| egogen | 1 | 1 | 1 | 0 | 1 |" in out.stdout
     assert "| egoexo4d | 1 | 1 | 0 | 1 | 1 |" in out.stdout
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(tmp_path / "home")))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    instance = dg.DagsterInstance.get()
     backfills = instance.get_backfills()
     assert len(backfills) == 1 and sorted(backfills[0].partition_names) == ["egoexo4d", "egogen"]
