@@ -20,7 +20,7 @@ from egom2p.video import write_video
 
 from .config import CurationConfig
 from .datasets import dataset_settings, resolve_reader
-from .partition import Log, StageResult, clip_id, discard, publish, run_sequences, split_of
+from .partition import Log, StageResult, clip_id, discard, run_stage, split_of
 from .sequence import Sequence, SequenceError
 from .timeline import canonical_times, nearest_indices, resample_linear, resample_poses
 
@@ -103,13 +103,6 @@ def curate_clips(raw: Path, out: Path, dataset: str, cfg: CurationConfig, log: L
     """The whole ``clips`` stage for one dataset partition (atomic swap of ``out``)."""
     reader = resolve_reader(raw)
     settings = dataset_settings(raw)
-    staging = io.staging_dir(out)
-    try:
-        def work(sid: str) -> list[dict]:
-            return curate_sequence(reader.open(raw, sid, cfg.side, settings), staging, cfg)
-        result = run_sequences(dataset, "clips", reader.list_sequences(raw), work, log, progress)
-        publish(staging, out, result)
-    except BaseException:
-        discard(staging)
-        raise
-    return result
+    return run_stage(out, dataset, "clips", reader.list_sequences(raw),
+                     lambda staging, sid: curate_sequence(reader.open(raw, sid, cfg.side, settings), staging, cfg),
+                     log, progress)

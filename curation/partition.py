@@ -66,6 +66,30 @@ def run_sequences(dataset: str, stage: str, sequence_ids: list[str], work: Calla
     return result
 
 
+def run_stage(out: Path, dataset: str, stage: str, sequence_ids: list[str],
+              work: Callable[[Path, str], list[dict]], log: Log | None = None, progress: bool = True,
+              prior_quarantine: list[dict] = ()) -> StageResult:
+    """A whole stage: ``work(staging, sequence_id) -> clip rows`` per sequence into a staging folder,
+    then index + quarantine (``prior_quarantine`` first) and an atomic swap onto ``out``."""
+    staging = io.staging_dir(out)
+    try:
+        result = run_sequences(dataset, stage, sequence_ids, lambda sid: work(staging, sid), log, progress)
+        result.quarantine = list(prior_quarantine) + result.quarantine
+        publish(staging, out, result)
+    except BaseException:
+        discard(staging)
+        raise
+    return result
+
+
+def group_by_sequence(rows: list[dict]) -> dict[str, list[dict]]:
+    """Index rows grouped by ``sequence_id`` (order kept)."""
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["sequence_id"], []).append(row)
+    return out
+
+
 def publish(staging: Path, final: Path, result: StageResult, schema=None) -> Path:
     """Write index + quarantine into ``staging`` and swap it into ``final`` atomically."""
     write_rows(staging / INDEX, sorted(result.rows, key=lambda r: r["clip_id"]), schema)
