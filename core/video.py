@@ -52,21 +52,29 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(int(s["width"]), int(s["height"]), fps, int(n) if n not in (None, "N/A") else None)
 
 
-def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
-    """Stream decoded RGB frames (H, W, 3) uint8; raises VideoError when ffmpeg reports a decode error."""
+PIX_FMTS = {"rgb24": (3, np.uint8), "gray16le": (1, np.dtype("<u2"))}
+
+
+def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None, pix_fmt: str = "rgb24") -> Iterator[np.ndarray]:
+    """Stream decoded frames; raises VideoError when ffmpeg reports a decode error.
+
+    ``rgb24``: (H, W, 3) uint8 · ``gray16le``: (H, W) uint16 (16-bit depth videos, e.g. FFV1).
+    """
     import ffmpeg
     require_ffmpeg()
     info = info or probe(path)
-    proc = (ffmpeg.input(str(path)).output("pipe:", format="rawvideo", pix_fmt="rgb24")
+    channels, dtype = PIX_FMTS[pix_fmt]
+    proc = (ffmpeg.input(str(path)).output("pipe:", format="rawvideo", pix_fmt=pix_fmt)
             .global_args("-v", "error", "-nostdin").run_async(pipe_stdout=True, pipe_stderr=True))
-    size = info.width * info.height * 3
+    shape = (info.height, info.width, channels) if channels > 1 else (info.height, info.width)
+    size = info.width * info.height * channels * np.dtype(dtype).itemsize
     complete = False
     try:
         while True:
             buf = proc.stdout.read(size)
             if len(buf) < size:
                 break
-            yield np.frombuffer(buf, np.uint8).reshape(info.height, info.width, 3)
+            yield np.frombuffer(buf, dtype).reshape(shape)
         complete = True
     finally:
         if not complete:  # the consumer stopped early (or failed): stop ffmpeg quietly
@@ -89,26 +97,38 @@ def read_video(path: str | os.PathLike) -> np.ndarray:
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarray, fps: float = 30.0,
                 crf: int = CRF) -> Path:
-    """Encode RGB frames to H.264 yuv420p mp4 atomically. Returns the path."""
+    """Encode RGB uint8 frames (H, W, 3) to H.264 yuv420p mp4 atomically. Returns the path."""
+    return _encode(path, frames, fps, "rgb24", dict(vcodec="libx264", pix_fmt="yuv420p", crf=crf,
+                                                    preset="veryfast", movflags="+faststart",
+                                                    **{"x264-params": "log-level=error"}))
+
+
+def write_video_gray16(path: str | os.PathLike, frames: Iterable[np.ndarray] | np.ndarray, fps: float = 30.0) -> Path:
+    """Encode uint16 frames (H, W) losslessly (FFV1, gray16le), e.g. a depth video (.avi/.mkv)."""
+    return _encode(path, frames, fps, "gray16le", dict(vcodec="ffv1", pix_fmt="gray16le"))
+
+
+def _encode(path, frames, fps: float, pix_fmt: str, output_args: dict) -> Path:
     import ffmpeg
     require_ffmpeg()
+    channels, dtype = PIX_FMTS[pix_fmt]
     it = iter(frames)
     first = next(it, None)
     if first is None:
         raise VideoError("write_video: no frames")
     h, w = first.shape[:2]
-    if h % 2 or w % 2:
+    if pix_fmt == "rgb24" and (h % 2 or w % 2):
         raise VideoError(f"yuv420p needs even width and height, got {w}x{h}")
+    shape = (h, w, channels) if channels > 1 else (h, w)
     with atomic_path(path) as tmp:
-        proc = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
-                .output(str(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
-                        r=fps, movflags="+faststart", **{"x264-params": "log-level=error"})
+        proc = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt=pix_fmt, s=f"{w}x{h}", framerate=fps)
+                .output(str(tmp), r=fps, **output_args)
                 .global_args("-v", "error", "-nostdin", "-y").run_async(pipe_stdin=True, pipe_stderr=True))
         try:
             for frame in _chain(first, it):
-                if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
-                    raise VideoError(f"frame shape/dtype {frame.shape}/{frame.dtype} != {(h, w, 3)}/uint8")
-                proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+                if frame.shape != shape or frame.dtype != dtype:
+                    raise VideoError(f"frame shape/dtype {frame.shape}/{frame.dtype} != {shape}/{np.dtype(dtype)}")
+                proc.stdin.write(np.ascontiguousarray(frame, dtype=dtype).tobytes())
         except BaseException:
             proc.kill()
             proc.wait()

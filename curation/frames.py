@@ -17,15 +17,16 @@ from egom2p.video import VideoError, iter_frames, probe
 from .sequence import SequenceError
 
 
-def video_source(path: str | os.PathLike, n_expected: int,
-                 transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
-    """Frames of an mp4 at the given indices; a video with fewer than the needed frames is 'truncated'."""
+def video_source(path: str | os.PathLike, n_expected: int, transform: Callable[[np.ndarray], np.ndarray],
+                 pix_fmt: str = "rgb24") -> Callable[[np.ndarray], Iterator[np.ndarray]]:
+    """Frames of a video at the given indices (``pix_fmt`` rgb24 or gray16le); a video with fewer than the
+    needed frames is 'truncated'."""
     path = Path(path)
 
     def read(indices: np.ndarray) -> Iterator[np.ndarray]:
         try:
             info = probe(path)
-            frames = iter_frames(path, info)
+            frames = iter_frames(path, info, pix_fmt)
             current, frame = -1, None
             for j in indices:
                 while current < j:
@@ -41,17 +42,21 @@ def video_source(path: str | os.PathLike, n_expected: int,
     return read
 
 
-def image_source(paths: list[Path], transform: Callable[[np.ndarray], np.ndarray]
+def image_source(paths: list[Path], transform: Callable[[np.ndarray], np.ndarray], depth_scale: float | None = None
                  ) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
-    """Frames from image files (JPEG/PNG) at the given indices, RGB."""
+    """Frames from image files at the given indices: RGB (JPEG/PNG), or with ``depth_scale`` 16-bit depth
+    PNGs converted to metres (value / depth_scale, 0 = invalid)."""
+    flag = cv2.IMREAD_COLOR if depth_scale is None else cv2.IMREAD_UNCHANGED
+
     def read(indices: np.ndarray) -> Iterator[np.ndarray]:
         last, out = None, None
         for j in indices:
             if j != last:
-                img = cv2.imread(str(paths[j]), cv2.IMREAD_COLOR)
+                img = cv2.imread(str(paths[j]), flag)
                 if img is None:
                     raise SequenceError(f"unreadable frame {paths[j].parent.name}/{paths[j].name}")
-                out, last = transform(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)), j
+                img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if depth_scale is None else img.astype(np.float32) / depth_scale
+                out, last = transform(img), j
             yield out
     return read
 

@@ -27,8 +27,13 @@ Log = Callable[[str], None]
 
 
 def clip_id(sequence_id: str, k: int) -> str:
-    """Sample key of clip k: safe characters only, no dots (WebDataset keys)."""
-    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', sequence_id)}-{k:04d}"
+    """Sample key of clip k: letters, digits, ``_`` and ``-`` only, no dots (WebDataset keys). An id that
+    had to be cleaned (``subject1/h1/0``, ``(stir, spoon, bowl)/…``) gets a short hash of the original,
+    so two sequences never share a key."""
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "_", sequence_id).strip("_")
+    if clean != sequence_id:
+        clean = f"{clean}_{hashlib.sha1(sequence_id.encode()).hexdigest()[:6]}"
+    return f"{clean}-{k:04d}"
 
 
 def split_of(dataset: str, sequence_id: str) -> str:

@@ -10,7 +10,10 @@ from typing import Callable
 
 from .egoexo4d import write_egoexo4d
 from .egogen import write_egogen
+from .h2o import write_h2o
+from .taco import write_taco
 
-LAYOUTS: dict[str, Callable[..., list[str]]] = {"egogen": write_egogen, "egoexo4d": write_egoexo4d}
+LAYOUTS: dict[str, Callable[..., list[str]]] = {"egogen": write_egogen, "egoexo4d": write_egoexo4d,
+                                                "h2o": write_h2o, "taco": write_taco}
 
 __all__ = ["LAYOUTS", "write_egogen", "write_egoexo4d"]

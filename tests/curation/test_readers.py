@@ -78,3 +78,33 @@ def test_reader_resolution_rules(tmp_path):
     (tmp_path / "mystery").mkdir()
     with pytest.raises(UnknownDatasetError, match="no reader for raw folder 'mystery'"):
         resolve_reader(tmp_path / "mystery")
+
+
+@pytest.mark.parametrize("layout", ["h2o", "taco"])
+def test_pinhole_readers_recover_poses_depth_and_pixels(micro_layouts, layout):
+    """H2O (PNG + mm depth PNGs + cam-to-world txt) and TACO (mp4 + FFV1 depth x4000 + world-to-camera npy)."""
+    raw = micro_layouts[layout]
+    reader = READERS[layout]
+    sids = reader.list_sequences(raw)
+    assert len(sids) == 2
+    world_seq = make_sequence(layout, SEED, 0, "tabletop", SECONDS)
+    first = next(s for s in sids if s.endswith(("_000", "/0")))     # sequence k = 0
+    seq = reader.open(raw, first, SIDE)
+    head = world_seq.motion.head(seq.frame_times)
+    np.testing.assert_allclose(seq.camera.T_world_cam, head, atol=1e-6)
+    i = 15
+    rays = pinhole_rays(seq.intrinsics)
+    truth = render_depth(world_seq.world, head[i], rays, float(seq.frame_times[i]))
+    depth = list(seq.read_depth(np.array([i])))[0]
+    rel = np.abs(depth - truth) / truth
+    assert np.nanmedian(rel) < 0.01 and np.isfinite(depth).mean() > 0.95
+    rgb_truth, _ = render(world_seq.world, head[i], rays, float(seq.frame_times[i]))
+    assert np.abs(_frames(seq, [i])[0].astype(float) - rgb_truth).mean() < 10
+
+
+def test_clip_ids_are_safe_and_distinct():
+    from egom2p.curation.partition import clip_id
+    a, b = clip_id("subject1/h1/0", 3), clip_id("subject1_h1_0", 3)
+    assert a != b and b == "subject1_h1_0-0003"
+    assert "." not in clip_id("(stir, spoon, bowl)/20231105_019", 0)
+    assert clip_id("(stir, spoon, bowl)/20231105_019", 0).startswith("stir_spoon_bowl_20231105_019_")
