@@ -11,9 +11,15 @@ from typing import Callable
 from .egoexo4d import write_egoexo4d
 from .egogen import write_egogen
 from .h2o import write_h2o
+from .holoassist import write_holoassist
 from .taco import write_taco
 
 LAYOUTS: dict[str, Callable[..., list[str]]] = {"egogen": write_egogen, "egoexo4d": write_egoexo4d,
-                                                "h2o": write_h2o, "taco": write_taco}
+                                                "h2o": write_h2o, "taco": write_taco, "holoassist": write_holoassist}
+
+# Aria/Meta family (HOT3D-Aria, HOT3D-Quest3, Aria Digital Twin), extracted form of their VRS files
+from .adt import write_adt  # noqa: E402
+from .hot3d import write_hot3d_aria, write_hot3d_quest3  # noqa: E402
+LAYOUTS.update({"hot3d_aria": write_hot3d_aria, "hot3d_quest3": write_hot3d_quest3, "adt": write_adt})
 
 __all__ = ["LAYOUTS", "write_egogen", "write_egoexo4d"]

@@ -108,3 +108,22 @@ def test_clip_ids_are_safe_and_distinct():
     assert a != b and b == "subject1_h1_0-0003"
     assert "." not in clip_id("(stir, spoon, bowl)/20231105_019", 0)
     assert clip_id("(stir, spoon, bowl)/20231105_019", 0).startswith("stir_spoon_bowl_20231105_019_")
+
+
+def test_holoassist_reader_mathnet_axes_ticks_and_gaze(micro_layouts):
+    raw = micro_layouts["holoassist"]
+    reader = READERS["holoassist"]
+    sid = next(s for s in reader.list_sequences(raw) if s.endswith("-0"))
+    world_seq = make_sequence("holoassist", SEED, 0, "room", SECONDS)
+    seq = reader.open(raw, sid, SIDE)
+    head = world_seq.motion.head(seq.frame_times)
+    np.testing.assert_allclose(seq.camera.T_world_cam, head, atol=1e-6)      # MathNet -> OpenCV
+    np.testing.assert_allclose(seq.camera.times, seq.frame_times, atol=1e-7)  # ticks -> s since mp4 start
+    traj = world_seq.motion.sample(seq.gaze.times)
+    p_cam = transform_points(invert_pose(traj.c2w), traj.gaze_world)
+    expected = seq.intrinsics.project(p_cam)
+    valid = traj.gaze_valid & (p_cam[:, 2] > 0)
+    np.testing.assert_allclose(seq.gaze.uv[valid], expected[valid], atol=1e-3)
+    assert np.isnan(seq.gaze.uv[~traj.gaze_valid]).all()                      # blinks stay invalid
+    rgb_truth, _ = render(world_seq.world, head[5], pinhole_rays(seq.intrinsics), float(seq.frame_times[5]))
+    assert np.abs(_frames(seq, [5])[0].astype(float) - rgb_truth).mean() < 10
