@@ -84,13 +84,19 @@ def _rotvec(R: np.ndarray) -> np.ndarray:
 
 
 def write_closed_loop_trajectory(path: Path, motion: EgoMotion, tracking_us: np.ndarray, t0_ns: int,
-                                 utc_offset_ns: int, graph_uid: str) -> Path:
+                                 utc_offset_ns: int | None, graph_uid: str,
+                                 T_out_world: np.ndarray | None = None) -> Path:
     """MPS ``closed_loop_trajectory.csv``: T_world_device (qx,qy,qz,qw), device-frame linear and angular
-    velocity (central differences over ±0.5 ms), gravity (0, 0, -9.81), quality 1."""
+    velocity (central differences over ±0.5 ms), gravity (0, 0, -9.81), quality 1.
+
+    ``T_out_world`` re-expresses poses and gravity in another world frame (ADT's Y-up scene:
+    T_scene_device); ``utc_offset_ns=None`` writes ``utc_timestamp_ns = -1`` (unknown, as ADT)."""
     tau = motion_time(np.asarray(tracking_us, np.int64) * 1000, t0_ns)
     h = 5e-4
-    T = device_poses(motion.head(tau))
-    Tm, Tp = device_poses(motion.head(tau - h)), device_poses(motion.head(tau + h))
+    T_out = np.eye(4) if T_out_world is None else np.asarray(T_out_world, np.float64)
+    T = T_out @ device_poses(motion.head(tau))
+    Tm, Tp = T_out @ device_poses(motion.head(tau - h)), T_out @ device_poses(motion.head(tau + h))
+    g = T_out[:3, :3] @ np.array([0.0, 0.0, -9.81]) + 0.0
     R = T[:, :3, :3]
     v_dev = np.einsum("nji,nj->ni", R, (Tp[:, :3, 3] - Tm[:, :3, 3]) / (2 * h))
     w_dev = _rotvec(np.einsum("nji,njk->nik", Tm[:, :3, :3], Tp[:, :3, :3])) / (2 * h)
@@ -98,9 +104,11 @@ def write_closed_loop_trajectory(path: Path, motion: EgoMotion, tracking_us: np.
     lines = [TRAJECTORY_HEADER]
     for i, us in enumerate(np.asarray(tracking_us, np.int64)):
         t, v, w = T[i, :3, 3], v_dev[i], w_dev[i]
-        lines.append(f"{graph_uid},{us},{us * 1000 + utc_offset_ns},{t[0]:.9f},{t[1]:.9f},{t[2]:.9f},"
+        utc = -1 if utc_offset_ns is None else us * 1000 + utc_offset_ns
+        lines.append(f"{graph_uid},{us},{utc},{t[0]:.9f},{t[1]:.9f},{t[2]:.9f},"
                      f"{q[i, 0]:.10f},{q[i, 1]:.10f},{q[i, 2]:.10f},{q[i, 3]:.10f},"
-                     f"{v[0]:.6f},{v[1]:.6f},{v[2]:.6f},{w[0]:.6f},{w[1]:.6f},{w[2]:.6f},0.0,0.0,-9.81,1.0")
+                     f"{v[0]:.6f},{v[1]:.6f},{v[2]:.6f},{w[0]:.6f},{w[1]:.6f},{w[2]:.6f},"
+                     f"{g[0]:.6g},{g[1]:.6g},{g[2]:.6g},1.0")
     return write_text(path, lines)
 
 
@@ -158,3 +166,47 @@ def write_summaries(trajectory_dir: Path, eye_gaze_dir: Path) -> None:
     ok = {"status": "SUCCESS", "info": [], "warnings": [], "errors": []}
     write_json(trajectory_dir / "summary.json", {"SLAM": ok, "Optimization": ok, "version": "1.2.3"})
     write_json(eye_gaze_dir / "summary.json", {"GazeInference": {"status": "SUCCESS", "message": ""}, "version": "3.0"})
+
+
+V1_GAZE_HEADER = ("tracking_timestamp_us,yaw_rads_cpf,pitch_rads_cpf,depth_m,yaw_low_rads_cpf,pitch_low_rads_cpf,"
+                  "yaw_high_rads_cpf,pitch_high_rads_cpf")
+
+
+def write_v1_gaze(path: Path, motion: EgoMotion, tracking_us: np.ndarray, t0_ns: int) -> Path:
+    """Legacy v1 ``eyegaze.csv`` (ADT): yaw = atan(x/z), pitch = atan(y/z) of the CPF gaze point, depth_m =
+    |p_cpf| (ground-truth depth, as ADT fills it), bounds ∓0.05 rad; blinks are missing rows."""
+    us = np.asarray(tracking_us, np.int64)
+    tau = motion_time(us * 1000, t0_ns)
+    g, valid = motion.gaze(tau)
+    p = transform_points(invert_pose(device_poses(motion.head(tau)) @ T_DEVICE_CPF), np.where(valid[:, None], g, 0.0))
+    valid = valid & (p[:, 2] > 0.05)
+    yaw, pitch = np.arctan(p[:, 0] / np.where(valid, p[:, 2], 1.0)), np.arctan(p[:, 1] / np.where(valid, p[:, 2], 1.0))
+    depth, b = np.linalg.norm(p, axis=-1), GAZE_BOUND_RAD
+    lines = [V1_GAZE_HEADER] + [f"{t},{y:.12g},{pi:.12g},{d:.12g},{y - b:.12g},{pi - b:.12g},{y + b:.12g},{pi + b:.12g}"
+                                for t, y, pi, d in zip(us[valid], yaw[valid], pitch[valid], depth[valid])]
+    return write_text(path, lines)
+
+
+# ------------------------------------------------------------------ extracted VRS form (aria_common reader)
+
+def calibration_entry(label: str, stream_id: str, lens: Fisheye624, T_device_camera: np.ndarray,
+                      hot3d_clips: bool = True) -> dict:
+    """One camera calibration in the HOT3D-Clips schema (``hot3d_clips``) or HOT3D-Quest3's
+    ``camera_models.json`` schema; quaternions w,x,y,z."""
+    x, y, z, w = matrix_to_quat(np.asarray(T_device_camera)[:3, :3])
+    pose = {"translation_xyz": [float(v) for v in np.asarray(T_device_camera)[:3, 3]],
+            "quaternion_wxyz": [float(w), float(x), float(y), float(z)]}
+    params = [float(p) for p in lens.params]
+    if hot3d_clips:
+        return {"label": label, "stream_id": stream_id, "serial_number": f"synth-{stream_id}",
+                "image_width": lens.width, "image_height": lens.height,
+                "projection_model_type": "CameraModelType.FISHEYE624", "projection_params": params,
+                "T_device_from_camera": pose, "max_solid_angle": 1.5}
+    return {"T_Device_Camera": pose, "imageHeight": lens.height, "imageWidth": lens.width, "label": label,
+            "maxSolidAngle": 1.5, "projectionModelType": "CameraModelType.FISHEYE624", "projectionParams": params,
+            "serialNumber": f"synth-{stream_id}", "stream_id": stream_id}
+
+
+def write_timecode_csv(path: Path, device_ns: np.ndarray, timecode_ns: np.ndarray) -> Path:
+    """``timecode.csv``: the samples of VRS stream 285-2 (device_time_ns,timecode_ns)."""
+    return write_text(path, ["device_time_ns,timecode_ns"] + [f"{int(d)},{int(t)}" for d, t in zip(device_ns, timecode_ns)])
