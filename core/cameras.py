@@ -166,3 +166,41 @@ class KannalaBrandtK3:
         theta_d = _radial_poly(np.arctan(r), k)
         scale = np.where(r > 1e-12, theta_d / np.where(r > 1e-12, r, 1.0), 1.0)
         return np.stack([fx * scale * a + cx, fy * scale * b + cy], -1)
+
+
+@dataclass(frozen=True)
+class OpenCVRational:
+    """Pinhole + OpenCV rational distortion, ``dist8 = k1, k2, p1, p2, k3, k4, k5, k6`` (ARCTIC egocam).
+
+    x' = x·(1+k1r²+k2r⁴+k3r⁶)/(1+k4r²+k5r⁴+k6r⁶) + 2p1xy + p2(r²+2x²), y' likewise with p1/p2 swapped.
+    """
+    K: tuple[tuple[float, ...], ...]
+    dist8: tuple[float, ...]
+    width: int
+    height: int
+
+    @property
+    def pinhole(self) -> Pinhole:
+        K = np.asarray(self.K)
+        return Pinhole(K[0, 0], K[1, 1], K[0, 2], K[1, 2], self.width, self.height)
+
+    def project(self, pts: np.ndarray) -> np.ndarray:
+        k1, k2, p1, p2, k3, k4, k5, k6 = self.dist8
+        pts = np.asarray(pts, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, y = pts[..., 0] / pts[..., 2], pts[..., 1] / pts[..., 2]
+        r2 = x * x + y * y
+        radial = (1 + k1 * r2 + k2 * r2 ** 2 + k3 * r2 ** 3) / (1 + k4 * r2 + k5 * r2 ** 2 + k6 * r2 ** 3)
+        xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+        yd = y * radial + 2 * p2 * x * y + p1 * (r2 + 2 * y * y)
+        c = self.pinhole
+        return np.stack([c.fx * xd + c.cx, c.fy * yd + c.cy], -1)
+
+    def unproject(self, uv: np.ndarray) -> np.ndarray:
+        """Pixels -> rays (z = 1) through OpenCV's iterative undistortion."""
+        import cv2
+        uv = np.asarray(uv, dtype=np.float64)
+        pts = cv2.undistortPoints(uv.reshape(-1, 1, 2), np.asarray(self.K, np.float64), np.asarray(self.dist8), None,
+                                  None, criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12))
+        xy = pts.reshape(uv.shape)
+        return np.concatenate([xy, np.ones(uv.shape[:-1] + (1,))], -1)

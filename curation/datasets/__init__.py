@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from ..sequence import Reader
-from . import egoexo4d, egogen, h2o, holoassist, taco
+from . import arctic, egoexo4d, egogen, h2o, holoassist, taco
 
-READERS: dict[str, Reader] = {r.READER.name: r.READER for r in (egogen, egoexo4d, h2o, taco, holoassist)}
+READERS: dict[str, Reader] = {r.READER.name: r.READER for r in (egogen, egoexo4d, h2o, taco, holoassist, arctic)}
 # Aria/Meta family (HOT3D-Aria, HOT3D-Quest3, Aria Digital Twin)
 from . import adt, hot3d_aria, hot3d_quest3  # noqa: E402
 READERS.update({r.READER.name: r.READER for r in (hot3d_aria, hot3d_quest3, adt)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .arctic import write_arctic
 from .egoexo4d import write_egoexo4d
 from .egogen import write_egogen
 from .h2o import write_h2o
@@ -15,7 +16,8 @@ from .holoassist import write_holoassist
 from .taco import write_taco
 
 LAYOUTS: dict[str, Callable[..., list[str]]] = {"egogen": write_egogen, "egoexo4d": write_egoexo4d,
-                                                "h2o": write_h2o, "taco": write_taco, "holoassist": write_holoassist}
+                                                "h2o": write_h2o, "taco": write_taco, "holoassist": write_holoassist,
+                                                "arctic": write_arctic}
 
 # Aria/Meta family (HOT3D-Aria, HOT3D-Quest3, Aria Digital Twin), extracted form of their VRS files
 from .adt import write_adt  # noqa: E402

@@ -9,11 +9,11 @@ import pytest
 
 @pytest.fixture(scope="session")
 def micro_layouts(tmp_path_factory) -> dict[str, Path]:
-    """{layout: path} for egogen, egoexo4d, h2o, taco, holoassist: 2 sequences x 2.3 s each (one clip per sequence)."""
+    """{layout: path} for egogen, egoexo4d, h2o, taco, holoassist, arctic: 2 sequences x 2.3 s each (one clip per sequence)."""
     from egom2p.synth.layouts import LAYOUTS
     root = tmp_path_factory.mktemp("micro")
     out = {}
-    for name in ("egogen", "egoexo4d", "h2o", "taco", "holoassist"):
+    for name in ("egogen", "egoexo4d", "h2o", "taco", "holoassist", "arctic"):
         LAYOUTS[name](root / name, sequences=2, seconds=2.3, seed=7, progress=False)
         out[name] = root / name
     return out

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from egom2p.curation.datasets import UnknownDatasetError, READERS, resolve_reader
+from egom2p.curation.datasets import READERS, UnknownDatasetError, resolve_reader
 from egom2p.geometry import invert_pose, transform_points
+from egom2p.synth.aria_mps import motion_time
 from egom2p.synth.common import make_sequence
 from egom2p.synth.layouts.egoexo4d import plan_take
 from egom2p.synth.render import pinhole_rays, render, render_depth
-from egom2p.synth.aria_mps import motion_time
 
 SIDE = 64
 SEED, SECONDS = 7, 2.3   # the micro_layouts fixture
@@ -127,3 +126,38 @@ def test_holoassist_reader_mathnet_axes_ticks_and_gaze(micro_layouts):
     assert np.isnan(seq.gaze.uv[~traj.gaze_valid]).all()                      # blinks stay invalid
     rgb_truth, _ = render(world_seq.world, head[5], pinhole_rays(seq.intrinsics), float(seq.frame_times[5]))
     assert np.abs(_frames(seq, [5])[0].astype(float) - rgb_truth).mean() < 10
+
+
+def test_arctic_reader_offset_distortion_and_safe_pickle(micro_layouts, tmp_path):
+    raw = micro_layouts["arctic"]
+    reader = READERS["arctic"]
+    sid = reader.list_sequences(raw)[0]
+    world_seq = make_sequence("arctic", SEED, 0, "tabletop", SECONDS)
+    seq = reader.open(raw, sid, SIDE)
+    assert seq.meta["ioi_offset"] == 2 and len(seq.frame_times) == 69   # stem 1 (vidx -1) skipped
+    # image stem s (s >= 2) was rendered at motion time (s - 1) / 30; its GT index s - 2 -> time (s - 2) / 30
+    head = world_seq.motion.head(seq.frame_times + 1 / 30)
+    np.testing.assert_allclose(seq.camera.T_world_cam, head, atol=1e-6)
+    i = 12
+    truth, _ = render(world_seq.world, head[i], pinhole_rays(seq.intrinsics), float(seq.frame_times[i] + 1 / 30))
+    assert np.abs(_frames(seq, [i])[0].astype(float) - truth).mean() < 10   # undistorted correctly
+
+
+def test_safe_pickle_refuses_code(tmp_path):
+    import os
+
+    from egom2p.curation.safe_pickle import load_pickled_npy
+    from egom2p.curation.sequence import SequenceError
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+    np.save(tmp_path / "evil.npy", np.array({"R_k_cam_np": Evil()}, dtype=object), allow_pickle=True)
+    with pytest.raises(SequenceError, match="refusing to unpickle"):
+        load_pickled_npy(tmp_path / "evil.npy")
+    assert not (tmp_path / "pwned").exists()
+    good = {"a": np.arange(3.0), "b": ["x"]}
+    np.save(tmp_path / "good.npy", np.array(good, dtype=object), allow_pickle=True)
+    back = load_pickled_npy(tmp_path / "good.npy")
+    np.testing.assert_array_equal(back["a"], good["a"])
+    assert back["b"] == ["x"]
