@@ -80,3 +80,26 @@ def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.get()
     backfills = instance.get_backfills()
     assert len(backfills) == 1 and sorted(backfills[0].partition_names) == ["egoexo4d", "egogen"]
+
+
+def test_bad_sequence_quarantines_inside_the_asset_run(tmp_path):
+    """One corrupt sequence: the run still succeeds, the inventory check warns, the metadata counts it."""
+    from egom2p.synth.layouts import LAYOUTS
+    root = tmp_path / "data"
+    LAYOUTS["egogen"](root / "raw" / "egogen", sequences=2, seconds=2.1, seed=5, progress=False)
+    bad = sorted((root / "raw" / "egogen").iterdir())[0]
+    (bad / "smplx_params" / "3.npy").unlink()      # found by the inventory (no decoding needed)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(datasets_partitions.name, ["egogen"])
+    assets = [defs.get_assets_def(k) for k in ("raw_inventory", "clips", "depth_labels", "normalized_clips")]
+    res = dg.materialize(assets, partition_key="egogen", instance=instance,
+                         resources={"data": DataRoot(root=str(root)), "curation": CurationSettings(clip_resolution=64)})
+    assert res.success
+    checks = {c.check_name: c for c in res.get_asset_check_evaluations()}
+    assert not checks["all_sequences_readable"].passed
+    assert checks["all_sequences_readable"].severity == dg.AssetCheckSeverity.WARN
+    assert all(c.passed for name, c in checks.items() if name != "all_sequences_readable")
+    mats = {m.asset_key.path[-1]: m.materialization.metadata for m in res.get_asset_materialization_events()}
+    assert mats["clips"]["quarantined"].value == 1 and mats["normalized_clips"]["quarantined"].value == 1
+    assert "missing smplx_params/3.npy" in mats["normalized_clips"]["quarantine"].value
+    assert mats["normalized_clips"]["dagster/row_count"].value == 1
