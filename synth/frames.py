@@ -41,3 +41,12 @@ def depth_to_uint16(depth_m: np.ndarray, units_per_m: float) -> np.ndarray:
     d = np.nan_to_num(np.asarray(depth_m, np.float64), nan=0.0, posinf=0.0) * units_per_m
     d[(d < 0) | (d > 65535)] = 0
     return np.round(d).astype(np.uint16)
+
+
+def iter_sequences(layout: str, kind: str, sequences: int, seconds: float, seed: int, progress: bool,
+                   frames_per_sequence: int) -> Iterator[tuple[int, Sequence, object]]:
+    """(k, sequence, progress bar) for each sequence of a layout — the loop every emitter shares."""
+    from .common import make_sequence, progress_bar
+    with progress_bar(sequences * frames_per_sequence, layout, progress) as bar:
+        for k in range(sequences):
+            yield k, make_sequence(layout, seed, k, kind, seconds), bar

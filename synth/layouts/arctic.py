@@ -21,8 +21,8 @@ from egom2p.cameras import OpenCVRational
 from egom2p.geometry import invert_pose
 from egom2p.io import atomic_path, write_bytes
 
-from ..common import frame_count, make_sequence, progress_bar, write_jpeg
-from ..frames import render_frames
+from ..common import frame_count, write_jpeg
+from ..frames import iter_sequences, render_frames
 
 NAME = "arctic"
 IOI_OFFSET = 2
@@ -42,23 +42,21 @@ def write_arctic(out_dir: Path, sequences: int, seconds: float, seed: int, progr
     n = frame_count(seconds)
     rays = distorted_rays(CAMERA)
     ids, misc = [], {}
-    with progress_bar(sequences * (n + 1), NAME, progress) as bar:
-        for k in range(sequences):
-            seq = make_sequence(NAME, seed, k, "tabletop", seconds)
-            sid, name = f"s{k // len(SEQUENCES) + 1:02d}", SEQUENCES[k % len(SEQUENCES)]
-            misc[sid] = {"ioi_offset": IOI_OFFSET, "image_size": [[CAMERA.width, CAMERA.height]] * 9, "gender": "male"}
-            # one extra leading image (vidx -1) without ground truth, as the offset implies
-            frames = list(render_frames(seq, rays, n + 1, bar=bar))
-            w2c = invert_pose(np.stack([f.c2w for f in frames[1:]]))
-            for f in frames:
-                write_jpeg(data / "images" / sid / name / "0" / f"{f.i + 1:05d}.jpg", f.rgb, 95)
-            egocam = {"R_k_cam_np": w2c[:, :3, :3], "T_k_cam_np": w2c[:, :3, 3:4],
-                      "intrinsics": np.asarray(CAMERA.K), "dist8": np.asarray(CAMERA.dist8),
-                      "R0": w2c[0, :3, :3], "T0": w2c[0, :3, 3:4], "ego_markers.ref": np.zeros((4, 3)),
-                      "ego_markers.label": ["m0", "m1", "m2", "m3"]}
-            target = data / "raw_seqs" / sid / f"{name}.egocam.dist.npy"
-            with atomic_path(target) as tmp:
-                np.save(tmp, np.array(egocam, dtype=object), allow_pickle=True)
-            ids.append(f"{sid}/{name}")
+    for k, seq, bar in iter_sequences(NAME, "tabletop", sequences, seconds, seed, progress, n + 1):
+        sid, name = f"s{k // len(SEQUENCES) + 1:02d}", SEQUENCES[k % len(SEQUENCES)]
+        misc[sid] = {"ioi_offset": IOI_OFFSET, "image_size": [[CAMERA.width, CAMERA.height]] * 9, "gender": "male"}
+        # one extra leading image (vidx -1) without ground truth, as the offset implies
+        frames = list(render_frames(seq, rays, n + 1, bar=bar))
+        w2c = invert_pose(np.stack([f.c2w for f in frames[1:]]))
+        for f in frames:
+            write_jpeg(data / "images" / sid / name / "0" / f"{f.i + 1:05d}.jpg", f.rgb, 95)
+        egocam = {"R_k_cam_np": w2c[:, :3, :3], "T_k_cam_np": w2c[:, :3, 3:4],
+                  "intrinsics": np.asarray(CAMERA.K), "dist8": np.asarray(CAMERA.dist8),
+                  "R0": w2c[0, :3, :3], "T0": w2c[0, :3, 3:4], "ego_markers.ref": np.zeros((4, 3)),
+                  "ego_markers.label": ["m0", "m1", "m2", "m3"]}
+        target = data / "raw_seqs" / sid / f"{name}.egocam.dist.npy"
+        with atomic_path(target) as tmp:
+            np.save(tmp, np.array(egocam, dtype=object), allow_pickle=True)
+        ids.append(f"{sid}/{name}")
     write_bytes(data / "meta" / "misc.json", json.dumps(misc, indent=1).encode())
     return ids

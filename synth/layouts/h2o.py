@@ -18,8 +18,8 @@ import numpy as np
 from egom2p.cameras import Pinhole
 from egom2p.io import write_bytes
 
-from ..common import frame_count, make_sequence, progress_bar, write_text
-from ..frames import depth_to_uint16, render_frames
+from ..common import frame_count, write_text
+from ..frames import depth_to_uint16, iter_sequences, render_frames
 from ..render import pinhole_rays
 
 NAME = "h2o"
@@ -39,16 +39,14 @@ def write_h2o(out_dir: Path, sequences: int, seconds: float, seed: int, progress
     n = frame_count(seconds)
     rays = pinhole_rays(CAMERA)
     ids = []
-    with progress_bar(sequences * n, NAME, progress) as bar:
-        for k in range(sequences):
-            seq = make_sequence(NAME, seed, k, "tabletop", seconds)
-            sid = f"subject1/{SCENES[k % len(SCENES)]}/{k}"
-            cam = out_dir / sid / "cam4"
-            c = CAMERA
-            write_text(cam / "cam_intrinsics.txt", [f"{c.fx} {c.fy} {c.cx} {c.cy} {c.width} {c.height}"])
-            for f in render_frames(seq, rays, n, depth_rays=rays, bar=bar):
-                _png(cam / "rgb" / f"{f.i:06d}.png", f.rgb)
-                _png(cam / "depth" / f"{f.i:06d}.png", depth_to_uint16(f.depth, 1000.0))
-                write_text(cam / "cam_pose" / f"{f.i:06d}.txt", [" ".join(f"{v:.9f}" for v in f.c2w.reshape(-1))])
-            ids.append(sid)
+    for k, seq, bar in iter_sequences(NAME, "tabletop", sequences, seconds, seed, progress, n):
+        sid = f"subject1/{SCENES[k % len(SCENES)]}/{k}"
+        cam = out_dir / sid / "cam4"
+        c = CAMERA
+        write_text(cam / "cam_intrinsics.txt", [f"{c.fx} {c.fy} {c.cx} {c.cy} {c.width} {c.height}"])
+        for f in render_frames(seq, rays, n, depth_rays=rays, bar=bar):
+            _png(cam / "rgb" / f"{f.i:06d}.png", f.rgb)
+            _png(cam / "depth" / f"{f.i:06d}.png", depth_to_uint16(f.depth, 1000.0))
+            write_text(cam / "cam_pose" / f"{f.i:06d}.txt", [" ".join(f"{v:.9f}" for v in f.c2w.reshape(-1))])
+        ids.append(sid)
     return ids

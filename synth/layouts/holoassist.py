@@ -9,8 +9,8 @@ File contract, one session folder ``<out>/<session>/Export_py/`` (session names 
     Video/Pose_sync.txt             tab-separated rows ``sync_time ticks M00 … M33``: camera-to-world 4x4,
                                     world AND camera in the \\psi/MathNet basis (X forward, Y left, Z up)
     Eyes/Eyes_sync.txt              ``sync_time ticks Px Py Pz Vx Vy Vz``: gaze ray origin and direction in
-                                    the world (MathNet basis); a blink repeats the last row with a zero
-                                    direction (invalid)
+                                    the world (MathNet basis); during a blink the direction is zero
+                                    (invalid)
 ``_sync`` rows share one ~30 fps clock (sync_time 0 at session start); AHAT depth is not written (the
 reader does not use it, see curation/datasets/holoassist.py).
 """
@@ -22,8 +22,8 @@ import numpy as np
 from egom2p.cameras import Pinhole
 from egom2p.video import write_video
 
-from ..common import frame_count, make_sequence, progress_bar, write_text
-from ..frames import render_frames
+from ..common import frame_count, write_text
+from ..frames import iter_sequences, render_frames
 from ..render import pinhole_rays
 
 NAME = "holoassist"
@@ -50,33 +50,29 @@ def write_holoassist(out_dir: Path, sequences: int, seconds: float, seed: int, p
     n = frame_count(seconds)
     rays = pinhole_rays(CAMERA)
     ids = []
-    with progress_bar(sequences * n, NAME, progress) as bar:
-        for k in range(sequences):
-            seq = make_sequence(NAME, seed, k, "room", seconds)
-            session = f"{SESSIONS[k % len(SESSIONS)]}-{k}"
-            root = out_dir / session / "Export_py"
-            start = 638_000_000_000_000_000 + int(seq.rng.integers(0, 10**12))
-            frames = list(render_frames(seq, rays, n, bar=bar))
-            write_video(root / "Video_pitchshift.mp4", (f.rgb for f in frames), crf=18)
-            ticks = [start + round(f.i * TICKS_PER_S / 30.0) for f in frames]
-            write_text(root / "Video" / "VideoMp4Timing.txt", [str(ticks[0]), str(ticks[-1])])
-            c = CAMERA
-            K = [c.fx, 0.0, c.cx, 0.0, c.fy, c.cy, 0.0, 0.0, 1.0]
-            write_text(root / "Video" / "Intrinsics.txt",
-                       [_row(K + [0.0] * 8 + [c.fx, c.fx, c.fy, c.cx, c.cy, 0, c.width, c.height])])
-            poses, eyes = [], []
-            last_eye = None
-            for f, tk in zip(frames, ticks):
-                sync = f.i / 30.0
-                poses.append(_row([sync, tk, *mathnet_pose(f.c2w).reshape(-1).tolist()]))
-                origin = f.c2w[:3, 3]
-                if np.isfinite(f.gaze_world).all():
-                    d = f.gaze_world - origin
-                    last_eye = [*origin.tolist(), *(d / np.linalg.norm(d)).tolist()]
-                    eyes.append(_row([sync, tk, *last_eye]))
-                else:  # blink: the tracker reports no direction
-                    eyes.append(_row([sync, tk, *origin.tolist(), 0.0, 0.0, 0.0]))
-            write_text(root / "Video" / "Pose_sync.txt", poses)
-            write_text(root / "Eyes" / "Eyes_sync.txt", eyes)
-            ids.append(session)
+    for k, seq, bar in iter_sequences(NAME, "room", sequences, seconds, seed, progress, n):
+        session = f"{SESSIONS[k % len(SESSIONS)]}-{k}"
+        root = out_dir / session / "Export_py"
+        start = 638_000_000_000_000_000 + int(seq.rng.integers(0, 10**12))
+        frames = list(render_frames(seq, rays, n, bar=bar))
+        write_video(root / "Video_pitchshift.mp4", (f.rgb for f in frames), crf=18)
+        ticks = [start + round(f.i * TICKS_PER_S / 30.0) for f in frames]
+        write_text(root / "Video" / "VideoMp4Timing.txt", [str(ticks[0]), str(ticks[-1])])
+        c = CAMERA
+        K = [c.fx, 0.0, c.cx, 0.0, c.fy, c.cy, 0.0, 0.0, 1.0]
+        write_text(root / "Video" / "Intrinsics.txt",
+                   [_row(K + [0.0] * 8 + [c.fx, c.fx, c.fy, c.cx, c.cy, 0, c.width, c.height])])
+        poses, eyes = [], []
+        for f, tk in zip(frames, ticks):
+            sync = f.i / 30.0
+            poses.append(_row([sync, tk, *mathnet_pose(f.c2w).reshape(-1).tolist()]))
+            origin = f.c2w[:3, 3]
+            if np.isfinite(f.gaze_world).all():
+                d = f.gaze_world - origin
+                eyes.append(_row([sync, tk, *origin.tolist(), *(d / np.linalg.norm(d)).tolist()]))
+            else:  # blink: the tracker reports no direction
+                eyes.append(_row([sync, tk, *origin.tolist(), 0.0, 0.0, 0.0]))
+        write_text(root / "Video" / "Pose_sync.txt", poses)
+        write_text(root / "Eyes" / "Eyes_sync.txt", eyes)
+        ids.append(session)
     return ids

@@ -20,8 +20,8 @@ from egom2p.geometry import invert_pose
 from egom2p.io import write_npy
 from egom2p.video import write_video, write_video_gray16
 
-from ..common import frame_count, make_sequence, progress_bar, write_text
-from ..frames import depth_to_uint16, render_frames
+from ..common import frame_count, write_text
+from ..frames import depth_to_uint16, iter_sequences, render_frames
 from ..render import pinhole_rays
 
 NAME = "taco"
@@ -35,16 +35,14 @@ def write_taco(out_dir: Path, sequences: int, seconds: float, seed: int, progres
     n = frame_count(seconds)
     rays = pinhole_rays(CAMERA)
     ids = []
-    with progress_bar(sequences * n, NAME, progress) as bar:
-        for k in range(sequences):
-            seq = make_sequence(NAME, seed, k, "tabletop", seconds)
-            sid = f"{TRIPLETS[k % len(TRIPLETS)]}/20231105_{k:03d}"
-            frames = list(render_frames(seq, rays, n, depth_rays=rays, bar=bar))
-            write_video(out_dir / "Egocentric_RGB_Videos" / sid / "color.mp4", (f.rgb for f in frames), crf=18)
-            write_video_gray16(out_dir / "Egocentric_Depth_Videos" / sid / "egocentric_depth.avi",
-                               (depth_to_uint16(f.depth, DEPTH_SCALE) for f in frames))
-            params = out_dir / "Egocentric_Camera_Parameters" / sid
-            write_text(params / "egocentric_intrinsic.txt", [" ".join(f"{v:.6f}" for v in row) for row in CAMERA.K])
-            write_npy(params / "egocentric_frame_extrinsic.npy", invert_pose(np.stack([f.c2w for f in frames])))
-            ids.append(sid)
+    for k, seq, bar in iter_sequences(NAME, "tabletop", sequences, seconds, seed, progress, n):
+        sid = f"{TRIPLETS[k % len(TRIPLETS)]}/20231105_{k:03d}"
+        frames = list(render_frames(seq, rays, n, depth_rays=rays, bar=bar))
+        write_video(out_dir / "Egocentric_RGB_Videos" / sid / "color.mp4", (f.rgb for f in frames), crf=18)
+        write_video_gray16(out_dir / "Egocentric_Depth_Videos" / sid / "egocentric_depth.avi",
+                           (depth_to_uint16(f.depth, DEPTH_SCALE) for f in frames))
+        params = out_dir / "Egocentric_Camera_Parameters" / sid
+        write_text(params / "egocentric_intrinsic.txt", [" ".join(f"{v:.6f}" for v in row) for row in CAMERA.K])
+        write_npy(params / "egocentric_frame_extrinsic.npy", invert_pose(np.stack([f.c2w for f in frames])))
+        ids.append(sid)
     return ids
