@@ -6,11 +6,13 @@ export EGOM2P_DATA ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
 
-.PHONY: setup demo test ui validate bench clean
+.PHONY: setup demo test ui validate bench bench-tokenizers clean
 
 setup: $(VENV)/.installed
 
 # ffmpeg from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel (DESIGN.md §9).
+# projectaria-tools (VRS reading for HOT3D/ADT) --no-deps: its core needs only numpy; its declared
+# dependencies (jupyter, rerun-sdk, plotly, moviepy, ...) would pull ~1.1 GB (DESIGN.md §9).
 $(VENV)/.installed: pyproject.toml setup.py
 	@command -v ffmpeg >/dev/null || { echo "installing ffmpeg"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -19,6 +21,7 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps projectaria-tools==2.3.0
 	@touch $@
 
 demo: setup  ## synthesize the embedded world, materialize the whole graph, print the summary
@@ -37,6 +40,9 @@ validate: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_curation.py
+
+bench-tokenizers: setup  ## train the tiny tokenizers on a synthetic world, held-out numbers -> RESULTS.md
+	$(VENV)/bin/python benchmarks/bench_tokenizers.py
 
 clean:
 	rm -rf data .dagster_home

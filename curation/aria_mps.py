@@ -25,9 +25,11 @@ TRAJ_COLUMNS = ["tracking_timestamp_us", "tx_world_device", "ty_world_device", "
                 "qx_world_device", "qy_world_device", "qz_world_device", "qw_world_device"]
 
 # header detection for eye gaze: (schema name, columns that identify it)
+# (gen2 before vergence: a Gen2 header also holds left/right yaw and pitch_rads_cpf; only Gen2 has
+# left_pitch_rads_cpf and a stored combined yaw)
 GAZE_SCHEMAS = [
-    ("vergence", ["left_yaw_rads_cpf", "right_yaw_rads_cpf", "pitch_rads_cpf"]),
     ("gen2", ["yaw_rads_cpf", "pitch_rads_cpf", "left_yaw_rads_cpf", "left_pitch_rads_cpf"]),
+    ("vergence", ["left_yaw_rads_cpf", "right_yaw_rads_cpf", "pitch_rads_cpf"]),
     ("v1_or_v2", ["yaw_rads_cpf", "pitch_rads_cpf"]),
 ]
 

@@ -27,6 +27,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -107,8 +111,31 @@ class ImageStream:
     files: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def _native_output():
+    """Collect what native code writes to file descriptors 1 and 2 inside the block (projectaria-tools logs
+    INFO lines, device warnings and truncation warnings there) into ``log[0]``, not the console."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    log: list[str] = []
+    with tempfile.TemporaryFile() as tmp:
+        for fd in saved:
+            os.dup2(tmp.fileno(), fd)
+        try:
+            yield log
+        finally:
+            for fd, orig in saved.items():
+                os.dup2(orig, fd)
+                os.close(orig)
+            tmp.seek(0)
+            log.append(tmp.read().decode(errors="replace"))
+
+
 class VrsRecording:
-    """A VRS file opened with projectaria-tools (imported lazily: only VRS inputs need it)."""
+    """A VRS file opened with projectaria-tools (imported lazily: only VRS inputs need it). A file whose
+    index lists records past its end (a truncated copy) raises SequenceError; projectaria-tools itself
+    would only log a warning and serve the frames that remain."""
 
     def __init__(self, path: Path):
         if not path.exists():
@@ -119,9 +146,14 @@ class VrsRecording:
             raise SequenceError("projectaria-tools is not installed: cannot read VRS "
                                 "(pip install --no-deps projectaria-tools==2.3.0)") from None
         self.path = path
-        self.provider = data_provider.create_vrs_data_provider(str(path))
+        with _native_output() as log:
+            self.provider = data_provider.create_vrs_data_provider(str(path))
+        self.log = log[0] if log else ""
         if self.provider is None:
             raise SequenceError(f"unreadable VRS {path.name} (not a VRS file or truncated header)")
+        dropped = re.search(r"(\d+) records are beyond the end of the file", self.log)
+        if dropped:  # the index lists records the file no longer holds: projectaria-tools drops them silently
+            raise SequenceError(f"truncated VRS {path.name}: {dropped.group(1)} records beyond the end of the file")
 
     def stream(self, stream_id: str) -> ImageStream:
         from projectaria_tools.core.stream_id import StreamId
@@ -135,11 +167,14 @@ class VrsRecording:
         times = np.asarray(self.provider.get_timestamps_ns(sid, TimeDomain.DEVICE_TIME), dtype=np.int64)
 
         def read(indices: np.ndarray) -> Iterator[np.ndarray]:
+            last, arr = None, None
             for i in indices:
-                img, _ = self.provider.get_image_data_by_index(sid, int(i))
-                arr = img.to_numpy_array()
-                if arr is None or arr.size == 0:
-                    raise SequenceError(f"unreadable frame {i} of {self.path.name} stream {stream_id}")
+                if i != last:
+                    img, _ = self.provider.get_image_data_by_index(sid, int(i))
+                    arr = img.to_numpy_array()
+                    if arr is None or arr.size == 0:
+                        raise SequenceError(f"unreadable frame {i} of {self.path.name} stream {stream_id}")
+                    last = i
                 yield arr
         return ImageStream(times, read, [self.path.name])
 
@@ -256,12 +291,15 @@ def raw_rectifier(target: Pinhole, lens: Fisheye624, upright: bool) -> Rectifier
 def rgb_frames(stream: ImageStream, rect: Rectifier) -> FrameReader:
     """Rectified (S,S,3) uint8 frames; grey images (mono SLAM cameras) are repeated to 3 channels."""
     def read(indices: np.ndarray) -> Iterator[np.ndarray]:
-        for img in stream.read(indices):
-            if img.ndim == 2:
-                img = np.repeat(img[..., None], 3, axis=-1)
-            if img.dtype != np.uint8 or img.shape[-1] != 3:
-                raise SequenceError(f"frame of dtype {img.dtype} shape {img.shape}: expected 8-bit RGB or grey")
-            yield rect(img)
+        last, out = None, None
+        for i, img in zip(indices, stream.read(indices)):
+            if i != last:   # repeated indices (padding, slower sources) reuse the rectified frame
+                if img.ndim == 2:
+                    img = np.repeat(img[..., None], 3, axis=-1)
+                if img.dtype != np.uint8 or img.shape[-1] != 3:
+                    raise SequenceError(f"frame of dtype {img.dtype} shape {img.shape}: expected 8-bit RGB or grey")
+                out, last = rect(img), i
+            yield out
     return read
 
 

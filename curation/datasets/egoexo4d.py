@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from egom2p.aria import RAW_FROM_UPRIGHT, cad_T_device_cpf, gaze_point_cpf
+from egom2p.aria import RAW_FROM_UPRIGHT
 from egom2p.cameras import square_pinhole
-from egom2p.geometry import invert_pose, make_pose, transform_points
+from egom2p.geometry import make_pose
 from egom2p.video import VideoError, probe
 
 from ..aria_mps import read_closed_loop_trajectory, read_eye_gaze, read_online_calibration
@@ -34,6 +34,7 @@ from ..frames import video_source
 from ..rectify import build_rectifier, rotate_cw_pixels
 from ..sequence import GazeTrack, PoseTrack, Sequence, SequenceError, check_times
 from ..tables import read_csv
+from .aria_common import project_gaze
 
 DEFAULT_HFOV_DEG = 90.0
 CALIB_RESOLUTION = 2880
@@ -100,11 +101,7 @@ class EgoExo4DReader:
         gaze_csv = take_dir / "eye_gaze" / "general_eye_gaze.csv"
         if gaze_csv.exists():
             g = read_eye_gaze(gaze_csv)
-            p_device = transform_points(cad_T_device_cpf(), gaze_point_cpf(g.yaw, g.pitch, g.depth))
-            p_cam = transform_points(invert_pose(T_device_upright), p_device)
-            uv = target.project(p_cam)
-            uv[p_cam[:, 2] <= 0] = np.nan
-            seq.gaze = GazeTrack(g.times, uv)
+            seq.gaze = GazeTrack(g.times, project_gaze(g, T_device_upright, target))
             seq.source_files.append(str(gaze_csv.relative_to(root)))
             seq.meta["gaze_schema"] = g.schema
         return seq
