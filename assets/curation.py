@@ -5,6 +5,7 @@ import dagster as dg
 from egom2p.curation.checks import CHECKS, check_partition
 from egom2p.curation.clips import curate_clips
 from egom2p.curation.depth import label_depth
+from egom2p.curation.depth_annotators import AnnotatorUnavailable, build_annotator
 from egom2p.curation.inventory import build_inventory
 from egom2p.curation.normalize import normalize_partition, upstream_quarantine
 from egom2p.curation.partition import StageResult
@@ -61,16 +62,22 @@ def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationS
 
 
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[clips], kinds={"numpy"},
-          description="Ground-truth depth kept; missing depth annotated by the configured annotator or left missing.")
+          description="Ground-truth depth kept; missing depth annotated by the configured annotator (relative "
+                      "inverse depth, RollingDepth-style) or left missing.")
 def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
     paths, ds = data.paths(), context.partition_key
-    result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, curation.depth_annotator,
-                         log=context.log.info)
+    try:
+        annotator = build_annotator(curation.annotator_name(), curation.annotator_settings())
+    except AnnotatorUnavailable as e:
+        raise dg.Failure(f"depth annotator {curation.depth_annotator!r} cannot run: {e}") from None
+    result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, annotator, log=context.log.info)
     sources: dict[str, int] = {}
     for r in result.rows:
         sources[r["depth_source"]] = sources.get(r["depth_source"], 0) + 1
     return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_depth(ds)),
-                                          "annotator": curation.depth_annotator,
+                                          "annotator": annotator.name if annotator else "none",
+                                          "annotator_settings": dg.MetadataValue.json(
+                                              annotator.describe() if annotator else {}),
                                           "depth_sources": dg.MetadataValue.json(sources)})
 
 
