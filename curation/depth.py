@@ -26,7 +26,7 @@ from egom2p.clip import link_or_copy
 from .clips import FILES
 from .depth_annotators import (ANNOTATORS, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, AnnotatorSettings,  # noqa: F401
                                DepthAnnotator, build_annotator)
-from .partition import Log, StageResult, discard, publish, read_index, run_sequences
+from .partition import Log, StageResult, group_by_sequence, read_index, run_stage
 
 REL_FILE = "inv_depth_rel.npy"
 DEPTH_FILES = {METRIC_DEPTH: FILES["depth"], RELATIVE_INVERSE_DEPTH: REL_FILE}
@@ -43,45 +43,36 @@ def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | Depth
         annotator = build_annotator(annotator, annotator_settings or AnnotatorSettings())
     settings = annotator.describe() if annotator is not None else {}
     name = annotator.name if annotator is not None else "none"
-    index = read_index(clips_dir)
-    by_seq: dict[str, list[dict]] = {}
-    for row in index:
-        by_seq.setdefault(row["sequence_id"], []).append(row)
-    staging = io.staging_dir(out)
-    try:
-        def work(sid: str) -> list[dict]:
-            rows = sorted(by_seq[sid], key=lambda r: r["clip_index"])
-            kinds: dict[str, str | None] = {}
-            for row in rows:
-                src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
-                dst.mkdir(parents=True)
-                if (src / FILES["depth"]).exists():
-                    link_or_copy(src / FILES["depth"], dst / FILES["depth"])
-                    kinds[row["clip_id"]] = METRIC_DEPTH
-            if annotator is not None:
-                for run in _missing_runs(rows, kinds):
-                    labels = annotator([clips_dir / r["clip_id"] / FILES["rgb"] for r in run])
-                    for r, lab in zip(run, labels, strict=True):
-                        lab = np.array(lab, np.float32)
-                        lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
-                        io.write_npy(staging / r["clip_id"] / REL_FILE, lab.astype(np.float16))
-                        kinds[r["clip_id"]] = RELATIVE_INVERSE_DEPTH
-            out_rows = []
-            for row in rows:
-                kind = kinds.get(row["clip_id"])
-                source = "gt" if kind == METRIC_DEPTH else (name if kind else "none")
-                io.write_json(staging / row["clip_id"] / "meta.json", {
-                    "clip_id": row["clip_id"], "depth_source": source, "depth_kind": kind, "annotator": name,
-                    "settings": settings if kind == RELATIVE_INVERSE_DEPTH else {}})
-                out_rows.append({"clip_id": row["clip_id"], "sequence_id": sid, "depth_source": source,
-                                 "depth_kind": kind or "", "has_depth": kind is not None})
-            return out_rows
-        result = run_sequences(dataset, "depth_labels", sorted(by_seq), work, log, progress)
-        publish(staging, out, result)
-    except BaseException:
-        discard(staging)
-        raise
-    return result
+    by_seq = group_by_sequence(read_index(clips_dir))
+
+    def work(staging: Path, sid: str) -> list[dict]:
+        rows = sorted(by_seq[sid], key=lambda r: r["clip_index"])
+        kinds: dict[str, str | None] = {}
+        for row in rows:
+            src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
+            dst.mkdir(parents=True)
+            if (src / FILES["depth"]).exists():
+                link_or_copy(src / FILES["depth"], dst / FILES["depth"])
+                kinds[row["clip_id"]] = METRIC_DEPTH
+        if annotator is not None:
+            for run in _missing_runs(rows, kinds):
+                labels = annotator([clips_dir / r["clip_id"] / FILES["rgb"] for r in run])
+                for r, lab in zip(run, labels, strict=True):
+                    lab = np.array(lab, np.float32)
+                    lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
+                    io.write_npy(staging / r["clip_id"] / REL_FILE, lab.astype(np.float16))
+                    kinds[r["clip_id"]] = RELATIVE_INVERSE_DEPTH
+        out_rows = []
+        for row in rows:
+            kind = kinds.get(row["clip_id"])
+            source = "gt" if kind == METRIC_DEPTH else (name if kind else "none")
+            io.write_json(staging / row["clip_id"] / "meta.json", {
+                "clip_id": row["clip_id"], "depth_source": source, "depth_kind": kind, "annotator": name,
+                "settings": settings if kind == RELATIVE_INVERSE_DEPTH else {}})
+            out_rows.append({"clip_id": row["clip_id"], "sequence_id": sid, "depth_source": source,
+                             "depth_kind": kind or "", "has_depth": kind is not None})
+        return out_rows
+    return run_stage(out, dataset, "depth_labels", sorted(by_seq), work, log, progress)
 
 
 def _missing_runs(rows: list[dict], kinds: dict) -> list[list[dict]]:

@@ -21,7 +21,7 @@ from egom2p.geometry import invert_pose
 from .clips import FILES
 from .config import CurationConfig
 from .depth import METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, depth_label_file, depth_meta
-from .partition import Log, StageResult, discard, publish, read_index, read_quarantine, run_sequences
+from .partition import Log, StageResult, group_by_sequence, read_index, read_quarantine, run_stage
 
 MAX_DEPTH_SAMPLES = 200_000
 
@@ -90,31 +90,22 @@ def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: st
                         upstream_quarantine: list[dict] = (), log: Log | None = None,
                         progress: bool = True) -> StageResult:
     """Write the canonical clips of one partition, its index and the merged quarantine (atomic swap)."""
-    index = read_index(clips_dir)
+    by_seq = group_by_sequence(read_index(clips_dir))
     depth_rows = {r["clip_id"]: r for r in read_index(depth_dir)}
-    by_seq: dict[str, list[dict]] = {}
-    for row in index:
-        by_seq.setdefault(row["sequence_id"], []).append(row)
-    staging = io.staging_dir(out)
-    try:
-        def work(sid: str) -> list[dict]:
-            rows = by_seq[sid]
-            labels = [depth_label_file(depth_dir / r["clip_id"]) for r in rows]
-            consts = {}  # one range per sequence and depth kind (metric GT / relative pseudo-labels)
-            for kind, fn in ((METRIC_DEPTH, depth_constants), (RELATIVE_INVERSE_DEPTH, inverse_depth_constants)):
-                maps = [io.read_npy(lab[0]) for lab in labels if lab and lab[1] == kind]
-                if maps:
-                    consts[kind] = {**fn(maps, cfg.depth_percentiles), "input": kind}
-            return [_write_canonical(clips_dir / r["clip_id"], lab, staging / r["clip_id"], r,
-                                     depth_rows.get(r["clip_id"], {}), consts.get(lab[1]) if lab else None)
-                    for r, lab in zip(rows, labels)]
-        result = run_sequences(dataset, "normalized_clips", sorted(by_seq), work, log, progress)
-        result.quarantine = list(upstream_quarantine) + result.quarantine
-        publish(staging, out, result)
-    except BaseException:
-        discard(staging)
-        raise
-    return result
+
+    def work(staging: Path, sid: str) -> list[dict]:
+        rows = by_seq[sid]
+        labels = [depth_label_file(depth_dir / r["clip_id"]) for r in rows]
+        consts = {}  # one range per sequence and depth kind (metric GT / relative pseudo-labels)
+        for kind, fn in ((METRIC_DEPTH, depth_constants), (RELATIVE_INVERSE_DEPTH, inverse_depth_constants)):
+            maps = [io.read_npy(lab[0]) for lab in labels if lab and lab[1] == kind]
+            if maps:
+                consts[kind] = {**fn(maps, cfg.depth_percentiles), "input": kind}
+        return [_write_canonical(clips_dir / r["clip_id"], lab, staging / r["clip_id"], r,
+                                 depth_rows.get(r["clip_id"], {}), consts.get(lab[1]) if lab else None)
+                for r, lab in zip(rows, labels)]
+    return run_stage(out, dataset, "normalized_clips", sorted(by_seq), work, log, progress,
+                     prior_quarantine=list(upstream_quarantine))
 
 
 def _write_canonical(src: Path, label: tuple[Path, str] | None, dst: Path, row: dict, depth_row: dict,
