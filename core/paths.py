@@ -5,7 +5,7 @@ The root is ``$EGOM2P_DATA`` (default ``./data``). Layout (DESIGN.md §4–5)::
     <root>/raw/<dataset>/                        native layout, folder name = partition key
     <root>/inventory/<dataset>/inventory.parquet  raw_inventory
     <root>/interim/clips/<dataset>/<clip_id>/     clips (rectified, 30 FPS, metric units)
-    <root>/interim/depth/<dataset>/<clip_id>/     depth_labels (metric depth per clip, GT or pseudo)
+    <root>/interim/depth/<dataset>/<clip_id>/     depth_labels (GT metric depth, or relative inverse depth from an annotator)
     <root>/clips/<dataset>/<clip_id>/             normalized_clips = the canonical clip
     <root>/clips/<dataset>/index.parquet, quarantine.parquet
 """
