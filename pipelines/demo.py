@@ -5,7 +5,11 @@
 2. registers one ``datasets`` partition per raw folder (the sensor's logic);
 3. starts the Dagster daemon and launches a **backfill** of ``curate_dataset`` over all dataset
    partitions — one queued run per partition, each run on the multiprocess executor — and follows it;
-4. prints what was made: clips per modality, quarantined sequences, asset-check results.
+4. launches the ``train_tokenizers`` run (video + trajectory tokenizers: the configured weights, else a
+   short training on the curated clips — ``--video-steps`` / ``--trajectory-steps`` / ``--train-budget-s``
+   make it longer) and follows it;
+5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions;
+6. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards.
 
 Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows it.
 """
@@ -23,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-DEMO_DATASETS = ("egogen", "egoexo4d")
+# the eight pretraining layouts (ADT is an evaluation set: `--datasets ...,adt` adds it)
+DEMO_DATASETS = ("egogen", "egoexo4d", "holoassist", "hot3d_aria", "hot3d_quest3", "h2o", "taco", "arctic")
 
 
 def synthesize(paths, datasets, sequences: int, seconds: float, seed: int) -> None:
@@ -76,14 +81,55 @@ def dagster_daemon():
         log.close()
 
 
-def launch_backfill(partitions: list[str]) -> str:
+def launch_backfill(partitions: list[str], job: str = "curate_dataset") -> str:
     cmd = [str(Path(sys.executable).with_name("dagster")), "job", "backfill", "-m", "egom2p.pipelines.definitions",
-           "-j", "curate_dataset", "--partitions", ",".join(partitions), "--noprompt"]
+           "-j", job, "--partitions", ",".join(partitions), "--noprompt"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     m = re.search(r"Launched backfill job `([^`]+)`", out.stdout)
     if out.returncode != 0 or not m:
         raise RuntimeError(f"backfill launch failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
     return m.group(1)
+
+
+def launch_run(job: str, run_config: dict) -> str:
+    """Queue one (unpartitioned) run of ``job`` through the instance's run coordinator; return its id."""
+    import uuid
+    run_id = str(uuid.uuid4())
+    cmd = [str(Path(sys.executable).with_name("dagster")), "job", "launch", "-m", "egom2p.pipelines.definitions",
+           "-j", job, "--run-id", run_id, "--config-json", json.dumps(run_config)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"launch of {job} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    return run_id
+
+
+def follow_run(instance, run_id: str, timeout_s: float = 3600):
+    from dagster import DagsterRunStatus
+    done = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    start, last = time.time(), None
+    while time.time() - start < timeout_s:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status != last:
+            last = run.status
+            print(f"  [{time.time() - start:6.1f} s] run {run_id[:8]} {run.job_name}: {run.status.value}")
+        if run is not None and run.status in done:
+            return run
+        time.sleep(1.0)
+    raise TimeoutError(f"run {run_id} did not finish within {timeout_s} s")
+
+
+def token_summary(paths, datasets: list[str]) -> str:
+    from egom2p.tokenizers.shards import read_manifest
+    from egom2p.tokenizers.store import current_ids
+    ids = current_ids(paths)
+    lines = ["| dataset | modality | tokenizer_id | clips | shards |", "|---|---|---|---|---|"]
+    for ds in datasets:
+        for m, tid in ids.items():
+            folder = paths.tokens(tid, m, ds)
+            if (folder / "manifest.parquet").exists():
+                rows, _ = read_manifest(folder)
+                lines.append(f"| {ds} | {m} | {tid} | {len(rows)} | {len({r['shard'] for r in rows})} |")
+    return "\n".join(lines)
 
 
 def follow_backfill(instance, backfill_id: str, expected: int, timeout_s: float = 1800) -> list:
@@ -126,9 +172,13 @@ def summary(paths, datasets: list[str], instance) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default=",".join(DEMO_DATASETS), help="comma-separated synthetic layouts")
-    ap.add_argument("--sequences", type=int, default=3, help="sequences per dataset")
-    ap.add_argument("--seconds", type=float, default=6.0, help="seconds per sequence")
+    ap.add_argument("--sequences", type=int, default=2, help="sequences per dataset")
+    ap.add_argument("--seconds", type=float, default=4.5, help="seconds per sequence")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--video-steps", type=int, default=40, help="video tokenizer training steps (demo: short)")
+    ap.add_argument("--trajectory-steps", type=int, default=150, help="gaze/camera VQ-VAE training steps")
+    ap.add_argument("--train-budget-s", type=float, default=60.0, help="wall-clock cap per tokenizer training, 0 = none")
+    ap.add_argument("--no-tokenize", action="store_true", help="stop after curation")
     args = ap.parse_args(argv)
     import dagster as dg
 
@@ -140,19 +190,35 @@ def main(argv=None) -> int:
     datasets = [d for d in args.datasets.split(",") if d]
     t0 = time.time()
     print(f"EgoM2P demo — data root {paths.root}, Dagster home {os.environ['DAGSTER_HOME']}")
-    print("1/3 synthesizing native layouts")
+    print("1/5 synthesizing native layouts")
     synthesize(paths, datasets, args.sequences, args.seconds, args.seed)
     instance = dg.DagsterInstance.get()
     new = register_partitions(instance, data)
-    print(f"2/3 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
-    print(f"3/3 backfill curate_dataset over {datasets}")
+    print(f"2/5 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
+    print(f"3/5 backfill curate_dataset over {datasets}")
+    token_runs = []
     with dagster_daemon():
         backfill = launch_backfill(datasets)
         runs = follow_backfill(instance, backfill, len(datasets))
+        curated = all(r.status.value == "SUCCESS" for r in runs)
+        if curated and not args.no_tokenize:
+            print("4/5 train_tokenizers (configured weights, else a short training on the curated clips)")
+            tokens_cfg = {"video_steps": args.video_steps, "trajectory_steps": args.trajectory_steps,
+                          "time_budget_s": args.train_budget_s}
+            token_runs.append(follow_run(instance, launch_run("train_tokenizers",
+                                                              {"resources": {"tokens": {"config": tokens_cfg}}})))
+            if token_runs[-1].status.value == "SUCCESS":
+                print(f"5/5 backfill tokenize_dataset over {datasets}")
+                token_runs += follow_backfill(instance, launch_backfill(datasets, "tokenize_dataset"), len(datasets))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
+    if token_runs:
+        print("\ntokenizers + token shards: " + ", ".join(
+            f"{r.job_name}{'[' + r.tags['dagster/partition'] + ']' if 'dagster/partition' in r.tags else ''}={r.status.value}"
+            for r in token_runs))
+        print(token_summary(paths, datasets))
     print(f"\ndemo finished in {time.time() - t0:.1f} s. Browse it: make ui  (http://127.0.0.1:3000)")
-    return 0 if all(r.status.value == "SUCCESS" for r in runs) else 1
+    return 0 if all(r.status.value == "SUCCESS" for r in runs + token_runs) else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,17 @@
-"""Jobs: curate one dataset partition end to end (raw_inventory -> normalized_clips)."""
+"""Jobs: curate one dataset partition end to end (raw_inventory -> normalized_clips); make the tokenizers;
+tokenize one dataset partition into token shards."""
 import dagster as dg
 
 
 curate_dataset = dg.define_asset_job(
     "curate_dataset", selection=dg.AssetSelection.groups("curation"),
     description="Curate one dataset partition: inventory, clips, depth labels, normalized canonical clips.")
+
+
+train_tokenizers = dg.define_asset_job(
+    "train_tokenizers", selection=dg.AssetSelection.assets("video_tokenizer", "trajectory_tokenizers"),
+    description="Load the configured tokenizer weights, else train them on the curated clips (unpartitioned).")
+
+tokenize_dataset = dg.define_asset_job(
+    "tokenize_dataset", selection=dg.AssetSelection.assets("token_shards"),
+    description="Tokenize one dataset partition into WebDataset shards with the current tokenizers.")

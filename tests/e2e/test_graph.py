@@ -70,7 +70,9 @@ def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
     env = {**os.environ, "EGOM2P_DATA": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
     shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
-    out = subprocess.run([sys.executable, "-m", "egom2p.pipelines.demo", "--sequences", "1", "--seconds", "2.2"],
+    out = subprocess.run([sys.executable, "-m", "egom2p.pipelines.demo", "--sequences", "1", "--seconds", "2.2",
+                          "--datasets", "egogen,egoexo4d", "--video-steps", "3", "--trajectory-steps", "10",
+                          "--train-budget-s", "20"],
                          env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "egogen=SUCCESS" in out.stdout and "egoexo4d=SUCCESS" in out.stdout
@@ -78,8 +80,11 @@ def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
     assert "| egoexo4d | 1 | 1 | 0 | 1 | 1 |" in out.stdout
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     instance = dg.DagsterInstance.get()
-    backfills = instance.get_backfills()
-    assert len(backfills) == 1 and sorted(backfills[0].partition_names) == ["egoexo4d", "egogen"]
+    backfills = instance.get_backfills()  # curate_dataset, then tokenize_dataset (token_shards)
+    assert len(backfills) == 2 and all(sorted(b.partition_names) == ["egoexo4d", "egogen"] for b in backfills)
+    assert "train_tokenizers=SUCCESS" in out.stdout
+    assert "tokenize_dataset[egogen]=SUCCESS" in out.stdout and "tokenize_dataset[egoexo4d]=SUCCESS" in out.stdout
+    assert "| egoexo4d | gaze | trajectory-" in out.stdout and "| egogen | depth | video-" in out.stdout
 
 
 def test_bad_sequence_quarantines_inside_the_asset_run(tmp_path):

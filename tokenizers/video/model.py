@@ -21,7 +21,7 @@ from vector_quantize_pytorch import FSQ
 
 from egom2p.presets import VideoTokenizerSpec
 
-from .layers import HaarPatcher, HybridDownsample, HybridUpsample, MidBlock, ResBlock, factorized_conv
+from .layers import CausalNorm, HaarPatcher, HybridDownsample, HybridUpsample, MidBlock, ResBlock, factorized_conv
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Encoder(nn.Module):
                 cin = cout
             if level < cfg.spatial_downs:
                 layers.append(HybridDownsample(cout, temporal=level < cfg.temporal_downs))
-        layers += [MidBlock(cin), nn.GroupNorm(1, cin, eps=1e-6), nn.SiLU(), factorized_conv(cin, cfg.z_channels)]
+        layers += [MidBlock(cin), CausalNorm(cin), nn.SiLU(), factorized_conv(cin, cfg.z_channels)]
         self.trunk = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,7 +117,7 @@ class Decoder(nn.Module):
                 cin = cout
             if 0 < level <= cfg.spatial_downs:
                 layers.append(HybridUpsample(cout, temporal=level <= cfg.temporal_downs))
-        layers += [nn.GroupNorm(1, cin, eps=1e-6), nn.SiLU(), factorized_conv(cin, cfg.in_channels * p ** 3)]
+        layers += [CausalNorm(cin), nn.SiLU(), factorized_conv(cin, cfg.in_channels * p ** 3)]
         self.trunk = nn.Sequential(*layers)
         self.unpatcher = HaarPatcher(p)
 

@@ -1,0 +1,128 @@
+"""Video tokenizer: Haar patcher, causality, FSQ indices, paper/tiny shapes, TorchScript round trip, training."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from egom2p.presets import PAPER, TINY
+from egom2p.tokenizers.api import load_tokenizer
+from egom2p.tokenizers.store import load_configured
+from egom2p.tokenizers.training import TrainConfig
+from egom2p.tokenizers.video import data as V
+from egom2p.tokenizers.video.jit import JitVideoTokenizer, export_jit
+from egom2p.tokenizers.video.layers import HaarPatcher
+from egom2p.tokenizers.video.model import Decoder, Encoder, VideoTokenizer, VideoTokenizerConfig
+from egom2p.tokenizers.video.train import train_video_tokenizer
+
+SMALL = VideoTokenizerConfig(resolution=32, frames=8, channels=8, channels_mult=(1, 2), num_res_blocks=1)
+
+
+def test_haar_patcher_is_orthonormal_and_invertible():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 16, 16)
+    p = HaarPatcher(4)
+    y = p(x)
+    assert y.shape == (2, 192, 3, 4, 4)
+    torch.testing.assert_close(p.inverse(y), x, atol=1e-5, rtol=0)
+    # orthonormal: energy = energy of the first-frame-repeated clip (frame 0 counted 4×)
+    expect = (x ** 2).sum() + 3 * (x[:, :, :1] ** 2).sum()
+    torch.testing.assert_close((y ** 2).sum(), expect, rtol=1e-4, atol=0)
+    # a constant clip lands entirely in the lowest band
+    c = torch.ones(1, 1, 5, 8, 8)
+    yc = HaarPatcher(4)(c)
+    assert torch.allclose(yc[:, 1:], torch.zeros(()), atol=1e-5) and yc[:, 0].abs().min() > 0
+
+
+def test_paper_config_reproduces_dv4x8x8_shapes_and_size():
+    cfg = VideoTokenizerConfig.from_spec(PAPER.video)
+    assert cfg.input_frames == 17 and cfg.token_grid == (5, 32, 32) == PAPER.video.token_grid
+    assert cfg.vocab_size == 64000
+    with torch.device("meta"):  # shapes without allocating the 105 M parameters
+        enc, dec = Encoder(cfg), Decoder(cfg)
+        z = enc(torch.empty(1, 3, 17, 256, 256))
+        out = dec(z)
+    assert tuple(z.shape) == (1, cfg.z_channels, 5, 32, 32) and tuple(out.shape) == (1, 3, 17, 256, 256)
+    n_enc = sum(p.numel() for p in enc.parameters()) / 1e6
+    n_dec = sum(p.numel() for p in dec.parameters()) / 1e6
+    # same as diffusers' port of Cosmos 4x8x8 at default widths (42.7 M / 62.0 M, TOKENIZERS_AND_DEPTH.md §1.2)
+    assert round(n_enc, 1) == 42.7 and round(n_dec, 1) == 62.0
+
+
+def test_tiny_shapes_indices_and_fsq_grid():
+    cfg = VideoTokenizerConfig.from_spec(TINY.video)
+    torch.manual_seed(0)
+    model = VideoTokenizer(cfg).eval()
+    x = torch.rand(1, 3, 17, 64, 64) * 2 - 1
+    with torch.no_grad():
+        idx, codes = model.encode(x)
+        assert idx.shape == (1, *TINY.video.token_grid) and idx.dtype == torch.int64
+        assert 0 <= idx.min() and idx.max() < 64000
+        # codes sit on the FSQ grid and the indices are Cosmos' mixed radix (basis 1, 8, 64, 512, 2560, 12800)
+        levels = torch.tensor(cfg.fsq_levels).view(1, 6, 1, 1, 1)
+        half = levels // 2
+        digits = (codes * half + half).round().long()
+        basis = torch.tensor([1, 8, 64, 512, 2560, 12800]).view(1, 6, 1, 1, 1)
+        assert torch.equal((digits * basis).sum(1), idx)
+        torch.testing.assert_close(model.fsq.indices_to_codes(idx), codes)
+        y = model.decode(idx)
+    assert y.shape == (1, 3, 17, 64, 64)
+
+
+def test_encoder_is_causal():
+    torch.manual_seed(0)
+    model = VideoTokenizer(SMALL).eval()
+    x = torch.rand(1, 3, 9, 32, 32) * 2 - 1
+    x2 = x.clone()
+    x2[:, :, 5:] = torch.rand_like(x2[:, :, 5:])  # change frames 5..8 (latent frames 2..)
+    with torch.no_grad():
+        a, b = model.encoder(x), model.encoder(x2)  # continuous latent: no rounding flips at code borders
+    torch.testing.assert_close(a[:, :, :2], b[:, :, :2], atol=1e-4, rtol=0)
+    assert not torch.allclose(a[:, :, 2:], b[:, :, 2:])
+
+
+def test_torchscript_export_loads_back_through_the_cosmos_path(tmp_path):
+    torch.manual_seed(0)
+    model = VideoTokenizer(SMALL).eval()
+    x = V.pad_time(torch.rand(1, 3, 8, 32, 32) * 2 - 1, 9)  # 8 frames edge-padded to the causal 9
+    export_jit(model, tmp_path / "jit", x)
+    jit = JitVideoTokenizer(tmp_path / "jit")
+    i_ref, _ = model.encode(x)
+    i_jit, _ = jit.encode(x)
+    assert torch.equal(i_ref, i_jit)
+    with torch.no_grad():
+        torch.testing.assert_close(jit.decode(i_jit), model.decode(i_ref), atol=1e-5, rtol=0)
+    # the pipeline's loader: a folder with only encoder.jit/decoder.jit is a Cosmos checkpoint
+    tok = load_configured(str(tmp_path / "jit"), "video", None)
+    assert tok.tokenizer_id.startswith("video-jit-")
+    assert np.array_equal(tok.encode_videos(x[:, :, :8].numpy()), i_ref.numpy())
+
+
+def test_clip_tensors_subsample_resize_and_depth_channel_mean():
+    assert list(V.frame_indices(16, 8.0)) == [0, 4, 8, 11, 15, 19, 22, 26, 30, 34, 38, 41, 45, 49, 52, 56]
+    rgb = np.random.default_rng(0).integers(0, 256, (60, 128, 128, 3), dtype=np.uint8)
+    v = V.rgb_to_video(rgb, 16, 8.0, 64)
+    assert v.shape == (3, 16, 64, 64) and v.min() >= -1 and v.max() <= 1
+    depth = np.full((60, 64, 64), 0.25, np.float16)
+    depth[:, :4] = np.nan
+    dv, valid = V.depth_to_video(depth, 16, 8.0, 64)
+    assert not valid[:, :4].any() and valid[:, 8:].all()
+    np.testing.assert_allclose(V.video_to_depth(dv)[:, 8:], 0.25, atol=1e-6)
+    assert V.abs_rel(V.video_to_depth(dv), np.full((16, 64, 64), 0.25), valid) < 1e-6
+    padded = V.pad_time(torch.from_numpy(dv[None]), 17)
+    assert padded.shape[2] == 17 and torch.equal(padded[:, :, 16], padded[:, :, 15])
+
+
+def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
+    # smooth moving blobs: learnable in a few steps
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    vids = np.stack([np.stack([np.stack([np.sin(2 * np.pi * (xx + 0.05 * t + k * 0.1)) * c for t in range(8)])
+                               for c in (1.0, 0.5, -0.5)]) for k in range(4)]).astype(np.float32)
+    tok, hist = train_video_tokenizer(vids, SMALL, TrainConfig(steps=25, batch_size=2, lr=3e-3, warmup=3, log_every=1),
+                                      log=lambda s: None)
+    first, last = np.mean([h["loss"] for h in hist[:3]]), np.mean([h["loss"] for h in hist[-3:]])
+    assert last < 0.85 * first, (first, last)
+    tid = tok.save(tmp_path / "tok")
+    again = load_tokenizer(tmp_path / "tok")
+    assert again.tokenizer_id == tid == tok.tokenizer_id
+    assert np.array_equal(again.encode_videos(vids[:2]), tok.encode_videos(vids[:2]))

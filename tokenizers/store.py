@@ -1,0 +1,61 @@
+"""Where tokenizers live under the data root, and how the pipeline resolves them.
+
+``<root>/tokenizers/<tokenizer_id>/`` holds one tokenizer (config.json, weights.safetensors, metrics.json);
+``<root>/tokenizers/current/<role>.json`` (role = video | gaze | camera) names the one the graph uses now
+({tokenizer_id, path}); ``token_shards`` reads these pointers.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from egom2p import io
+from egom2p.paths import DataPaths
+
+from .api import load_jit_tokenizer, load_tokenizer
+
+ROLES = ("video", "gaze", "camera")
+ROLE_MODALITIES = {"video": ("rgb", "depth"), "gaze": ("gaze",), "camera": ("camera",)}
+
+
+def tokenizers_root(paths: DataPaths) -> Path:
+    return paths.root / "tokenizers"
+
+
+def save_current(paths: DataPaths, role: str, tok, metrics: dict | None = None, source: str = "") -> Path:
+    """Save ``tok`` under its id (unless it was loaded from ``source``) and point ``current/<role>.json`` at it."""
+    folder = Path(source) if source else tokenizers_root(paths) / tok.tokenizer_id
+    if not source:
+        tok.save(folder, metrics=metrics)
+    io.write_json(tokenizers_root(paths) / "current" / f"{role}.json",
+                  {"tokenizer_id": tok.tokenizer_id, "path": str(folder), "metrics": metrics or {}})
+    return folder
+
+
+def load_current(paths: DataPaths, role: str, preset=None):
+    """The tokenizer ``current/<role>.json`` points at (FileNotFoundError if none was made yet)."""
+    pointer = tokenizers_root(paths) / "current" / f"{role}.json"
+    if not pointer.exists():
+        raise FileNotFoundError(f"no {role} tokenizer yet ({pointer}); materialize the tokenizer assets first")
+    return load_configured(json.loads(pointer.read_text())["path"], role, preset)
+
+
+def load_configured(path: str, role: str, preset=None):
+    """Load a tokenizer folder; a Cosmos TorchScript folder without config.json takes the preset's video spec."""
+    folder = Path(path)
+    if role == "video" and (folder / "encoder.jit").exists() and not (folder / "weights.safetensors").exists():
+        from .video.model import VideoTokenizerConfig
+        cfg = None if (folder / "config.json").exists() or preset is None else VideoTokenizerConfig.from_spec(preset.video)
+        return load_jit_tokenizer(folder, cfg)
+    return load_tokenizer(folder)
+
+
+def current_ids(paths: DataPaths) -> dict[str, str]:
+    """modality → tokenizer_id of the current tokenizers (what the model stage reads shards by)."""
+    out = {}
+    for role in ROLES:
+        pointer = tokenizers_root(paths) / "current" / f"{role}.json"
+        if pointer.exists():
+            tid = json.loads(pointer.read_text())["tokenizer_id"]
+            out.update({m: tid for m in ROLE_MODALITIES[role]})
+    return out

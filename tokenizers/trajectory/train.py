@@ -1,0 +1,102 @@
+"""Train and evaluate a trajectory VQ-VAE (gaze or camera) on canonical clips."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from egom2p.clip import read_clip
+
+from ..api import TrajectoryClipTokenizer
+from ..artifacts import tokenizer_id
+from ..training import TrainConfig, codebook_usage, fit
+from . import features as F
+from .model import TrajectoryConfig, TrajectoryVQVAE
+
+
+def load_arrays(folders: list[Path], modality: str) -> list[np.ndarray]:
+    """The ``modality`` array of every clip that has it: gaze (60,2) or camera (60,4,4)."""
+    out = []
+    for f in folders:
+        a = getattr(read_clip(f, modalities=(modality,), decode_rgb=False), modality)
+        if a is not None:
+            out.append(a)
+    return out
+
+
+def _augment_camera(x: np.ndarray, rng: np.random.Generator, max_deg: float = 10.0) -> np.ndarray:
+    """Conjugate each (60,4,4) relative trajectory by a small random rotation S: S⁻¹·T·S (frame 0 stays I)."""
+    out = []
+    for T in x:
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        ang = np.radians(rng.uniform(-max_deg, max_deg))
+        K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        S = np.eye(4)
+        S[:3, :3] = np.eye(3) + np.sin(ang) * K + (1 - np.cos(ang)) * K @ K
+        out.append(np.linalg.inv(S) @ T @ S)
+    return np.stack(out)
+
+
+def train_trajectory_tokenizer(arrays: list[np.ndarray], cfg: TrajectoryConfig, train: TrainConfig,
+                               log: Callable[[str], None] = print) -> tuple[TrajectoryClipTokenizer, list[dict]]:
+    """Fit normalization stats on ``arrays`` (camera: z-norm of the 9D features; gaze: fixed mean/std 0.5),
+    then train the VQ-VAE with masked MSE + commitment loss. Augmentation: time reversal (camera
+    re-anchored at the new first frame); gaze x-flip; camera small random conjugating rotations."""
+    torch.manual_seed(train.seed)
+    model = TrajectoryVQVAE(cfg)
+    raw = np.stack(arrays).astype(np.float64)
+    if cfg.modality == "camera":
+        norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in arrays]))
+    else:
+        norm = F.Normalizer.identity(2)
+
+    def features(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if cfg.modality == "camera":
+            x = np.stack([norm(F.camera_features(a)) for a in batch])
+            return x, np.ones(x.shape[:2], bool)
+        fx = [F.gaze_features(a) for a in batch]
+        return np.stack([f[0] for f in fx]), np.stack([f[1] for f in fx])
+
+    def step(rng: np.random.Generator) -> dict:
+        batch = raw[rng.integers(0, len(raw), size=train.batch_size)].copy()
+        rev = rng.random(len(batch)) < 0.5
+        batch[rev] = batch[rev][:, ::-1]
+        if cfg.modality == "camera":
+            batch[rev] = np.linalg.inv(batch[rev][:, :1]) @ batch[rev]
+            batch = _augment_camera(batch, rng)
+        else:
+            flip = rng.random(len(batch)) < 0.5
+            batch[flip, :, 0] = 1.0 - batch[flip, :, 0]
+        x, m = features(batch)
+        out = model(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(m))
+        return {k: out[k] for k in ("loss", "mse", "commit")}
+
+    history = fit(model, step, train, log)
+    extra = {"normalizer": {"mean": list(norm.mean), "std": list(norm.std)}}
+    tid = tokenizer_id("trajectory", {"config": cfg.to_dict(), "extra": extra}, model.state_dict())
+    return TrajectoryClipTokenizer(model, norm, tid), history
+
+
+def evaluate_trajectory(tok: TrajectoryClipTokenizer, arrays: list[np.ndarray]) -> dict:
+    """Held-out reconstruction: gaze mean error (fraction of width, valid samples); camera ATE (m, RMSE of
+    positions relative to frame 0) and mean rotation error (deg); codebook usage; throughput (clips/s)."""
+    if not arrays:
+        return {"clips": 0}
+    modality = tok.cfg.modality
+    t = time.time()
+    tokens = tok.tokenize(modality, arrays)
+    speed = len(arrays) / (time.time() - t)
+    recon = tok.detokenize(modality, tokens)
+    out = {"clips": len(arrays), f"{modality}_clips_per_s": speed,
+           **{f"vq_{k}": v for k, v in codebook_usage(tokens, tok.cfg.codebook_size).items()}}
+    if modality == "gaze":
+        out["gaze_error_frac_width"] = float(np.mean([F.gaze_error(r, a) for r, a in zip(recon, arrays)]))
+    else:
+        errs = [F.camera_errors(r, a) for r, a in zip(recon, arrays)]
+        out["camera_ate_m"] = float(np.sqrt(np.mean([e[0] ** 2 for e in errs])))
+        out["camera_rot_deg"] = float(np.mean([e[1] for e in errs]))
+    return out

@@ -1,0 +1,75 @@
+"""Canonical clip ↔ video-tokenizer tensors (DESIGN.md §3–4, PAPER.md §1.3).
+
+A canonical clip holds 60 frames at 30 fps and ``clip_resolution``² pixels. The tokenizer sees
+``frames`` (16) frames at ``fps`` (8) — frame i is clip frame round(i·30/8) — resized to ``resolution``²,
+in [-1, 1], edge-padded in time to the causal length 1 + k·c_t (16 → 17) as Cosmos' ``pad_video_batch``.
+Depth is tokenized as a 3-channel video (inverse depth d ∈ [0,1] → 2d-1 on every channel, NaN → 0 = far)
+and decoded as the channel mean.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from egom2p.presets import CLIP_FPS
+
+
+def frame_indices(frames: int, fps: float, clip_fps: float = CLIP_FPS) -> np.ndarray:
+    """Indices of the clip frames kept when subsampling to ``fps``: (frames,) int."""
+    return np.round(np.arange(frames) * clip_fps / fps).astype(int)
+
+
+def _resize(frames: np.ndarray, side: int) -> np.ndarray:
+    if frames.shape[1] == side and frames.shape[2] == side:
+        return frames
+    return np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def rgb_to_video(rgb: np.ndarray, frames: int, fps: float, side: int) -> np.ndarray:
+    """(60, S, S, 3) uint8 → (3, frames, side, side) float32 in [-1, 1]."""
+    x = _resize(rgb[frame_indices(frames, fps)], side).astype(np.float32) / 127.5 - 1.0
+    return np.ascontiguousarray(x.transpose(3, 0, 1, 2))
+
+
+def depth_to_video(depth: np.ndarray, frames: int, fps: float, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(60, S, S) inverse depth in [0,1] with NaN → ((3, frames, side, side) in [-1,1], valid mask (frames, side, side))."""
+    d = depth[frame_indices(frames, fps)].astype(np.float32)
+    valid = _resize(np.isfinite(d).astype(np.float32), side) > 0.999
+    d = _resize(np.nan_to_num(d, nan=0.0), side)
+    x = np.repeat((2.0 * d - 1.0)[None], 3, axis=0)
+    return np.ascontiguousarray(x, dtype=np.float32), valid
+
+
+def video_to_depth(video: torch.Tensor | np.ndarray) -> np.ndarray:
+    """(3, T, H, W) or (B, 3, T, H, W) in [-1,1] → inverse depth (…, T, H, W) in [0,1] (channel mean)."""
+    v = video.detach().float().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video, np.float32)
+    return np.clip((v.mean(axis=-4) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def video_to_rgb(video: torch.Tensor | np.ndarray) -> np.ndarray:
+    """(3, T, H, W) in [-1,1] → (T, H, W, 3) uint8."""
+    v = video.detach().float().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video, np.float32)
+    return np.clip((v.transpose(1, 2, 3, 0) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+def pad_time(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, C, T, H, W) → (B, C, frames, H, W), repeating the last frame (Cosmos pads 16 → 17 this way)."""
+    extra = frames - x.shape[2]
+    if extra <= 0:
+        return x
+    return torch.cat([x, x[:, :, -1:].expand(-1, -1, extra, -1, -1)], dim=2)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """PSNR in dB between two arrays of the same shape (uint8 video: peak 255)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(peak ** 2 / mse)
+
+
+def abs_rel(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, min_gt: float = 0.05) -> float:
+    """Mean |pred - gt| / gt over valid pixels with gt ≥ ``min_gt`` (inverse-depth units; 0 = infinitely far)."""
+    m = valid & (gt >= min_gt)
+    if not m.any():
+        return float("nan")
+    return float(np.mean(np.abs(pred[m] - gt[m]) / gt[m]))
