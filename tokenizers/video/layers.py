@@ -105,38 +105,39 @@ class ResBlock(nn.Module):
         return self.shortcut(x) + h
 
 
-class SpatialAttention(nn.Module):
-    """Single-head self-attention over the H·W positions of each frame (q, k, v: 1×1×1 convs)."""
+class _FactorizedAttention(nn.Module):
+    """Single-head self-attention along one factor of a (B, C, T, H, W) tensor (q, k, v: 1×1×1 convs),
+    residual. ``order`` permutes (b, c, t, h, w) so that the attended axes come last before channels;
+    ``seq_dims`` of them form the sequence, the rest are batched."""
+    order: tuple[int, ...] = ()
+    seq_dims: int = 1
+    causal: bool = False
 
     def __init__(self, channels: int):
         super().__init__()
         self.norm = CausalNorm(channels)
         self.qkv = nn.Conv3d(channels, 3 * channels, 1)
         self.proj = nn.Conv3d(channels, channels, 1)
+        self.inverse = tuple(sorted(range(5), key=self.order.__getitem__))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).permute(0, 2, 3, 4, 1).reshape(b * t, h * w, 3 * c).chunk(3, dim=-1)
-        y = F.scaled_dot_product_attention(q, k, v)
-        y = y.reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
-        return x + self.proj(y)
+        c = x.shape[1]
+        qkv = self.qkv(self.norm(x)).permute(*self.order)
+        shape = qkv.shape[:-1]
+        length = math.prod(shape[len(shape) - self.seq_dims:])
+        q, k, v = qkv.reshape(-1, length, 3 * c).chunk(3, dim=-1)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        return x + self.proj(y.reshape(*shape, c).permute(*self.inverse))
 
 
-class CausalTemporalAttention(nn.Module):
-    """Single-head self-attention over time at each pixel, lower-triangular (causal) mask."""
+class SpatialAttention(_FactorizedAttention):
+    """Attention over the H·W positions of each frame."""
+    order, seq_dims = (0, 2, 3, 4, 1), 2
 
-    def __init__(self, channels: int):
-        super().__init__()
-        self.norm = CausalNorm(channels)
-        self.qkv = nn.Conv3d(channels, 3 * channels, 1)
-        self.proj = nn.Conv3d(channels, channels, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).permute(0, 3, 4, 2, 1).reshape(b * h * w, t, 3 * c).chunk(3, dim=-1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        y = y.reshape(b, h, w, t, c).permute(0, 4, 3, 1, 2)
-        return x + self.proj(y)
+class CausalTemporalAttention(_FactorizedAttention):
+    """Attention over time at each pixel, lower-triangular (causal) mask."""
+    order, seq_dims, causal = (0, 3, 4, 2, 1), 1, True
 
 
 class MidBlock(nn.Sequential):
