@@ -14,12 +14,7 @@ from egom2p.curation.depth_annotators.base import CHECKPOINT_ENV, resolve
 from egom2p.curation.depth_annotators.rollingdepth import forward_kwargs
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

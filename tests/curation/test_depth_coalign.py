@@ -10,13 +10,7 @@ from egom2p.curation.depth_annotators.coalign import (cap_dilation, coalign, fla
                                                       snippet_indices, snippet_plan)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one torch thread is fastest (and the test machine's 2 cores are shared)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_snippet_indices_and_cap():
