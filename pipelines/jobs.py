@@ -15,3 +15,7 @@ train_tokenizers = dg.define_asset_job(
 tokenize_dataset = dg.define_asset_job(
     "tokenize_dataset", selection=dg.AssetSelection.assets("token_shards"),
     description="Tokenize one dataset partition into WebDataset shards with the current tokenizers.")
+
+pretrain = dg.define_asset_job(
+    "pretrain", selection=dg.AssetSelection.assets("pretrained_model"),
+    description="Pretrain EgoM2P on the token shards (python / torchrun / deepspeed via Dagster Pipes; Launchpad config).")
