@@ -6,7 +6,6 @@ Thin: the asset writes the run's TrainConfig to ``<runs>/<run_name>/run.yaml`` a
 adds the loss curve. On Kubernetes the same command runs in a pod with ``dagster_k8s.PipesK8sClient``
 (README, "Training at scale").
 """
-from __future__ import annotations
 
 import os
 from pathlib import Path

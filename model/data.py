@@ -163,9 +163,9 @@ def _seed(*parts: int) -> int:
 class TokenStream(torch.utils.data.IterableDataset):
     """Infinite stream of masked batches (dicts in the model's batch contract) for one rank.
 
-    Use with ``DataLoader(stream, batch_size=None, num_workers=W)``: worker w yields global batches
-    w, w+W, … (the DataLoader interleaves workers in order), so ``start_batch`` = batches already consumed
-    by this rank resumes exactly.
+    Use with ``DataLoader(stream, batch_size=None, num_workers=W)``: the DataLoader interleaves its
+    workers in order, so global batch g comes from stream g % W; ``start_batch`` = batches this rank
+    already consumed resumes exactly (with the same W).
     """
 
     def __init__(self, cfg: DataConfig, layout: TokenLayout, input_budget: int, target_budget: int,
@@ -213,11 +213,13 @@ class TokenStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[dict]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        # batches this worker already produced before start_batch (round-robin over workers)
-        done = max(0, (self.start_batch - worker + workers - 1) // workers)
+        # Global batch g comes from stream g % W. A fresh DataLoader starts at worker 0, so after resuming
+        # at batch s, worker w plays stream v = (s + w) % W, which had produced ceil((s - v) / W) batches.
+        v = (self.start_batch + worker) % workers
+        done = max(0, (self.start_batch - v + workers - 1) // workers)
         epoch, skip = divmod(done, self.cfg.epoch_batches)
         while True:
-            for i, batch in enumerate(self.epoch_pipeline(worker, epoch)):
+            for i, batch in enumerate(self.epoch_pipeline(v, epoch)):
                 if i >= skip:
                     yield batch
             epoch, skip = epoch + 1, 0

@@ -12,6 +12,7 @@ automatically). The final weights are ``<out_dir>/model.safetensors`` + ``config
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import time
 from pathlib import Path
@@ -100,6 +101,10 @@ def run(cfg: TrainConfig, time_budget_s: float = 0.0) -> dict:
     last = ckpt.latest(cfg.out_dir) if cfg.resume else None
     if last is not None:
         prev = ckpt.read_state(last)
+        saved = json.loads((last / ckpt.CONFIG_FILE).read_text())["model"]
+        if saved != json.loads(json.dumps(model_cfg.to_dict())):
+            raise ValueError(f"{last} holds another model config than this run's; use a new out_dir (run_name) "
+                             "or resume=false")
         if prev["world_size"] != info.world_size:
             raise ValueError(f"{last} was written at world size {prev['world_size']}, this run has {info.world_size}; "
                              "resume with the same number of processes")
