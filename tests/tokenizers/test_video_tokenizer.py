@@ -8,12 +8,13 @@ import torch
 from egom2p.presets import PAPER, TINY
 from egom2p.tokenizers.api import load_tokenizer
 from egom2p.tokenizers.store import load_configured
-from egom2p.tokenizers.training import TrainConfig
+from egom2p.tokenizers.training import TrainConfig, load_curve
 from egom2p.tokenizers.video import data as V
 from egom2p.tokenizers.video.jit import JitVideoTokenizer, export_jit
 from egom2p.tokenizers.video.layers import HaarPatcher
 from egom2p.tokenizers.video.model import Decoder, Encoder, VideoTokenizer, VideoTokenizerConfig
-from egom2p.tokenizers.video.train import train_video_tokenizer
+from egom2p.tokenizers.video.dataset import Augment, VideoBank
+from egom2p.tokenizers.video.train import VideoLoss, train_video_tokenizer
 
 SMALL = VideoTokenizerConfig(resolution=32, frames=8, channels=8, channels_mult=(1, 2), num_res_blocks=1)
 
@@ -113,11 +114,15 @@ def test_clip_tensors_subsample_resize_and_depth_channel_mean():
     assert padded.shape[2] == 17 and torch.equal(padded[:, :, 16], padded[:, :, 15])
 
 
-def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
-    # smooth moving blobs: learnable in a few steps
+def _waves(n: int = 4, frames: int = 8) -> np.ndarray:
+    """Smooth moving waves (n, 3, frames, 32, 32) in [-1, 1]: learnable in a few steps."""
     yy, xx = np.mgrid[0:32, 0:32] / 32.0
-    vids = np.stack([np.stack([np.stack([np.sin(2 * np.pi * (xx + 0.05 * t + k * 0.1)) * c for t in range(8)])
-                               for c in (1.0, 0.5, -0.5)]) for k in range(4)]).astype(np.float32)
+    return np.stack([np.stack([np.stack([np.sin(2 * np.pi * (xx + 0.05 * t + k * 0.1)) * c for t in range(frames)])
+                               for c in (1.0, 0.5, -0.5)]) for k in range(n)]).astype(np.float32)
+
+
+def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
+    vids = _waves()
     tok, hist = train_video_tokenizer(vids, SMALL, TrainConfig(steps=25, batch_size=2, lr=3e-3, warmup=3, log_every=1),
                                       log=lambda s: None)
     first, last = np.mean([h["loss"] for h in hist[:3]]), np.mean([h["loss"] for h in hist[-3:]])
@@ -126,3 +131,68 @@ def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
     again = load_tokenizer(tmp_path / "tok")
     assert again.tokenizer_id == tid == tok.tokenizer_id
     assert np.array_equal(again.encode_videos(vids[:2]), tok.encode_videos(vids[:2]))
+
+
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
+    vids, quiet = _waves(n=2, frames=4), (lambda s: None)
+    tiny = VideoTokenizerConfig(resolution=32, frames=4, channels=8, channels_mult=(1, 2), num_res_blocks=1)
+    cfg = TrainConfig(steps=4, batch_size=2, lr=3e-3, warmup=2, log_every=1, checkpoint_every=2)
+    full, _ = train_video_tokenizer(vids, tiny, cfg, quiet)
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    evals = []
+    train_video_tokenizer(vids, tiny, cfg, quiet, checkpoint=ckpt, stop_after=3,
+                          on_checkpoint=lambda tok, steps: evals.append(steps) or {"n": steps})
+    assert load_curve(ckpt)[0] == 3 and evals == [2, 3]
+    resumed, hist = train_video_tokenizer(vids, tiny, cfg, quiet, checkpoint=ckpt)
+    steps, seconds, curve = load_curve(ckpt)
+    assert steps == 4 and seconds > 0 and [c["n"] for c in curve] == [2, 3]
+    assert [h["step"] for h in hist] == list(range(4))  # history spans both invocations
+    assert resumed.tokenizer_id == full.tokenizer_id  # same weights, bit for bit
+    with pytest.raises(ValueError, match="another recipe"):
+        train_video_tokenizer(vids, tiny, TrainConfig(steps=4, batch_size=2, lr=1e-3), quiet, checkpoint=ckpt)
+
+
+def test_video_bank_time_shifts_flips_and_depth_weighted_loss():
+    src = np.arange(60, dtype=np.float32)[None, :, None, None] * np.ones((3, 60, 4, 4), np.float32) / 60.0
+    src[:, :, :, 0] = -1.0  # mark the left column
+    bank = VideoBank(src[None], np.array([False]), V.frame_indices(16, 8.0))
+    assert bank.max_offset == 3
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        x, is_depth = bank.sample(rng, 1, Augment())
+        t = (x[0, 1, :, 1, 1] * 60).round().long().numpy()
+        offset = t[0]
+        seen.add((int(offset), bool(x[0, 0, 0, 0, 3] == -1)))
+        assert np.array_equal(t, V.frame_indices(16, 8.0) + offset) and not is_depth.any()
+    assert {o for o, _ in seen} == {0, 1, 2, 3} and {f for _, f in seen} == {False, True}
+    x, _ = bank.sample(rng, 1, Augment(time_offset=False, hflip=False))
+    assert torch.equal(x[0], torch.from_numpy(src[:, V.frame_indices(16, 8.0)]).half().float())
+    # depth pixels are weighted by 1/inverse depth: the same error costs more where the target is far
+    loss = VideoLoss(l1=1.0, mse=0.0, depth_relative=True, depth_scale=0.25, depth_floor=0.0625)
+    target = torch.full((2, 3, 1, 1, 2), -1.0)
+    target[..., 1] = 0.0  # inverse depth g = 0 (floored to 0.0625) and g = 0.5
+    recon = target + 0.1
+    out = loss(recon, target, torch.tensor([True, False]))
+    expect = (0.1 * 4.0 + 0.1 * 0.5) / 4 + 0.1 / 2  # depth clip weighted (4, 0.5), rgb clip unweighted
+    assert abs(float(out["loss"]) - expect) < 1e-6 and abs(float(out["l1"]) - 0.1) < 1e-6
+
+
+def test_depth_absrel_metric_depth():
+    gt = np.array([0.05, 0.5, 1.0, 0.0])
+    valid = np.ones(4, bool)
+    pred = gt * 1.1
+    assert abs(V.abs_rel(pred, gt, valid) - 0.1) < 1e-9  # includes gt = 1 (≥ 0.05), excludes 0
+    # metric: inverse depth 0.25 + d·0.5 (4 m … 1.33 m); pixels at the clipped ends (0, 1) are excluded
+    inv_g, inv_p = 0.25 + gt[:2] * 0.5, 0.25 + pred[:2] * 0.5
+    expect = np.mean(np.abs(1 / inv_p - 1 / inv_g) * inv_g)
+    assert abs(V.abs_rel_metric(pred, gt, valid, 0.25, 0.75) - expect) < 1e-9
+
+
+def test_cosine_can_follow_the_time_budget():
+    from egom2p.tokenizers.training import lr_at
+    by_steps = TrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0)
+    by_time = TrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0, anneal_to_budget=True)
+    assert lr_at(5, by_time, 99.0) == lr_at(5, by_steps) == 0.6  # warm-up counts steps either way
+    assert lr_at(20, by_steps, 100.0) > 0.99 and abs(lr_at(20, by_time, 100.0) - 0.05) < 1e-9
+    assert abs(lr_at(20, by_time, 50.0) - 0.525) < 1e-2 and lr_at(999, by_time, 1.0) == lr_at(999, by_steps)

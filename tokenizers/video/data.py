@@ -26,15 +26,25 @@ def _resize(frames: np.ndarray, side: int) -> np.ndarray:
     return np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in frames])
 
 
+def rgb_frames(rgb: np.ndarray, side: int) -> np.ndarray:
+    """(T, S, S, 3) uint8 → (3, T, side, side) float32 in [-1, 1] (every frame, area-resized)."""
+    x = _resize(rgb, side).astype(np.float32) / 127.5 - 1.0
+    return np.ascontiguousarray(x.transpose(3, 0, 1, 2))
+
+
 def rgb_to_video(rgb: np.ndarray, frames: int, fps: float, side: int) -> np.ndarray:
     """(60, S, S, 3) uint8 → (3, frames, side, side) float32 in [-1, 1]."""
-    x = _resize(rgb[frame_indices(frames, fps)], side).astype(np.float32) / 127.5 - 1.0
-    return np.ascontiguousarray(x.transpose(3, 0, 1, 2))
+    return rgb_frames(rgb[frame_indices(frames, fps)], side)
 
 
 def depth_to_video(depth: np.ndarray, frames: int, fps: float, side: int) -> tuple[np.ndarray, np.ndarray]:
     """(60, S, S) inverse depth in [0,1] with NaN → ((3, frames, side, side) in [-1,1], valid mask (frames, side, side))."""
-    d = depth[frame_indices(frames, fps)].astype(np.float32)
+    return depth_frames(depth[frame_indices(frames, fps)], side)
+
+
+def depth_frames(depth: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T, S, S) inverse depth in [0,1] with NaN → ((3, T, side, side) in [-1,1], valid mask (T, side, side))."""
+    d = depth.astype(np.float32)
     valid = _resize(np.isfinite(d).astype(np.float32), side) > 0.999
     d = _resize(np.nan_to_num(d, nan=0.0), side)
     x = np.repeat((2.0 * d - 1.0)[None], 3, axis=0)
@@ -68,8 +78,24 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
 
 
 def abs_rel(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, min_gt: float = 0.05) -> float:
-    """Mean |pred - gt| / gt over valid pixels with gt ≥ ``min_gt`` (inverse-depth units; 0 = infinitely far)."""
+    """Mean |pred - gt| / gt over valid pixels with gt ≥ ``min_gt``, in the canonical clip's units.
+
+    Canonical depth is inverse depth *affinely* normalized per sequence (its 1st/99th percentiles → 0/1,
+    curation/normalize.py), so 0 is the sequence's far end, not infinity: relative errors near 0 are
+    amplified, which makes this stricter than AbsRel of metric depth (:func:`abs_rel_metric`).
+    """
     m = valid & (gt >= min_gt)
     if not m.any():
         return float("nan")
     return float(np.mean(np.abs(pred[m] - gt[m]) / gt[m]))
+
+
+def abs_rel_metric(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, inv_lo: float, inv_hi: float) -> float:
+    """Standard AbsRel mean |D_pred - D_gt| / D_gt of depth D = 1 / (d·(inv_hi - inv_lo) + inv_lo), d the
+    canonical normalized inverse depth (the clip's ``depth_normalization`` constants), over valid pixels
+    strictly inside (0, 1) (pixels clipped by the normalization have no exact ground truth)."""
+    m = valid & (gt > 0.0) & (gt < 1.0)
+    if not m.any():
+        return float("nan")
+    inv_p, inv_g = (np.asarray(a, np.float64)[m] * (inv_hi - inv_lo) + inv_lo for a in (pred, gt))
+    return float(np.mean(np.abs(1.0 / np.maximum(inv_p, 1e-9) - 1.0 / inv_g) * inv_g))
