@@ -66,10 +66,7 @@ class TrainConfig:
         unknown = sorted(set(d) - set(known))
         if unknown:
             raise ValueError(f"unknown training config keys {unknown}; known: {sorted(known)}")
-        out = {}
-        for k, v in d.items():
-            out[k] = tuple(v) if isinstance(v, list) else v
-        return cls(**out)
+        return cls(**{k: _coerce(k, v, known[k].type) for k, v in d.items()})
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> "TrainConfig":
@@ -102,3 +99,18 @@ def lr_at(step: int, total: int, warmup: int, lr: float, min_lr: float = 0.0) ->
         return lr * (step + 1) / warmup
     frac = min(1.0, (step - warmup) / max(1, total - warmup))
     return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+
+def _coerce(name: str, value, kind: str):
+    """YAML reads ``2e-4`` as a string and ``3e6`` as a float: convert to the field's declared type."""
+    try:
+        if kind == "float" and isinstance(value, (str, int)) and not isinstance(value, bool):
+            return float(value)
+        if kind == "int" and isinstance(value, (str, float)):
+            f = float(value)
+            if f != int(f):
+                raise ValueError
+            return int(f)
+    except ValueError:
+        raise ValueError(f"training config {name}={value!r} is not a valid {kind}") from None
+    return tuple(value) if isinstance(value, list) else value
