@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from . import checkpoint as ckpt
 from .config import ModelConfig
 from .data import DataConfig, TokenStream
 from .engine import DistInfo, device_for, dist_info, init_distributed, make_engine
-from .reporting import Reporter, pipes_session, plot_loss
+from .reporting import METRICS_FILE, Reporter, pipes_session, plot_loss
 from .train_config import TrainConfig, lr_at
 
 
@@ -67,6 +68,14 @@ def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2 ** 20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_start(out_dir: Path) -> None:
+    """A run that does not resume starts clean: the folder's old metrics, curves and checkpoints go."""
+    for name in ("checkpoints", "tensorboard"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    for name in (METRICS_FILE, "loss.png"):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def save_checkpoint(engine, cfg: TrainConfig, configs: dict, state: dict, info: DistInfo) -> Path:
@@ -112,6 +121,9 @@ def run(cfg: TrainConfig, time_budget_s: float = 0.0) -> dict:
             ckpt.load_weights(engine.module, last)
         engine.load_state(last)
         state = prev
+    elif info.is_main:
+        fresh_start(Path(cfg.out_dir))
+    _barrier(info)
     stream = TokenStream(dcfg, model_cfg.layout, model_cfg.input_budget, model_cfg.target_budget,
                          rank=info.rank, start_batch=state["batches"])
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,

@@ -9,7 +9,10 @@
    short training on the curated clips — ``--video-steps`` / ``--trajectory-steps`` / ``--train-budget-s``
    make it longer) and follows it;
 5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions;
-6. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards.
+6. launches the ``pretrain`` run (``pretrained_model``: the tiny EgoM2P trained through Dagster Pipes for
+   ``--pretrain-budget-s`` seconds) and follows it;
+7. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards,
+   the pretraining loss.
 
 Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows it.
 """
@@ -150,6 +153,23 @@ def follow_backfill(instance, backfill_id: str, expected: int, timeout_s: float 
     raise TimeoutError(f"backfill {backfill_id} did not finish within {timeout_s} s")
 
 
+def pretrain_config(budget_s: float) -> dict:
+    """Launchpad config of the demo's pretraining run (a fresh run folder each time: resume=false)."""
+    return {"ops": {"pretrained_model": {"config": {"run_name": "demo", "tokens": 3_000_000, "resume": False,
+                                                    "time_budget_s": budget_s, "ckpt_every": 50, "workers": 1}}}}
+
+
+def pretrain_summary(paths) -> str:
+    from egom2p.model.reporting import read_metrics
+    rows = read_metrics(paths.root / "runs" / "demo")
+    if not rows:
+        return ""
+    first, last = rows[0], rows[-1]
+    return (f"\npretraining (data/runs/demo): {last['step']} steps, {last['tokens'] / 1e6:.2f} M tokens, "
+            f"loss {first['loss']:.3f} (step {first['step']}) → {last['loss']:.3f}, {last['tokens_per_s']:.0f} tokens/s; "
+            f"weights {paths.root / 'runs' / 'demo' / 'model.safetensors'}")
+
+
 def summary(paths, datasets: list[str], instance) -> str:
     from egom2p.curation.checks import check_partition
     from egom2p.curation.partition import read_index, read_quarantine
@@ -179,6 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trajectory-steps", type=int, default=150, help="gaze/camera VQ-VAE training steps")
     ap.add_argument("--train-budget-s", type=float, default=60.0, help="wall-clock cap per tokenizer training, 0 = none")
     ap.add_argument("--no-tokenize", action="store_true", help="stop after curation")
+    ap.add_argument("--pretrain-budget-s", type=float, default=180.0,
+                    help="wall-clock budget of the tiny pretraining run, 0 = skip pretraining")
     args = ap.parse_args(argv)
     import dagster as dg
 
@@ -210,6 +232,9 @@ def main(argv=None) -> int:
             if token_runs[-1].status.value == "SUCCESS":
                 print(f"5/5 backfill tokenize_dataset over {datasets}")
                 token_runs += follow_backfill(instance, launch_backfill(datasets, "tokenize_dataset"), len(datasets))
+            if args.pretrain_budget_s > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
+                print(f"6/6 pretrain: tiny EgoM2P for {args.pretrain_budget_s:.0f} s through Dagster Pipes")
+                token_runs.append(follow_run(instance, launch_run("pretrain", pretrain_config(args.pretrain_budget_s))))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
     if token_runs:
@@ -217,6 +242,7 @@ def main(argv=None) -> int:
             f"{r.job_name}{'[' + r.tags['dagster/partition'] + ']' if 'dagster/partition' in r.tags else ''}={r.status.value}"
             for r in token_runs))
         print(token_summary(paths, datasets))
+        print(pretrain_summary(paths))
     print(f"\ndemo finished in {time.time() - t0:.1f} s. Browse it: make ui  (http://127.0.0.1:3000)")
     return 0 if all(r.status.value == "SUCCESS" for r in runs + token_runs) else 1
 
