@@ -35,7 +35,7 @@ import webdataset as wds
 from egom2p.tokenizers.shards import MANIFEST, iter_shard
 
 from .config import TokenLayout
-from .masking import MASK_KEYS, collate, sample_masks
+from .masking import MASK_KEYS, collate, sample_masks, task_masks
 
 ALPHAS = (0.01, 0.1, 1.0, 10.0)
 
@@ -53,6 +53,7 @@ class DataConfig:
     epoch_batches: int = 64                      # batches per (worker, epoch) before reseeding
     seed: int = 0
     alphas: tuple[float, ...] = ALPHAS
+    task: str = ""                               # "" = 4M all2all masking; "rgb->gaze": single-task masks
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,8 +107,11 @@ def build_index(cfg: DataConfig, layout: TokenLayout) -> list[DatasetIndex]:
             found.setdefault(folder.name, {})[m] = {k: str(folder / s) for k, s, sp in
                                                     zip(t["key"], t["shard"], split) if sp == cfg.split}
     out = []
+    required = set(sum(parse_task(cfg.task), ())) if cfg.task else set()
     for ds in sorted(found):
         per_mod = found[ds]
+        if not required <= set(per_mod):
+            continue
         keys = sorted(set().union(*[set(v) for v in per_mod.values()]))
         units = []
         for i in range(0, len(keys), cfg.unit_size):
@@ -156,6 +160,34 @@ def unit_samples(unit: Unit, layout: TokenLayout, cache: ShardCache) -> Iterator
         yield {"__key__": key, "dataset": unit.dataset, "tokens": tokens, "present": present}
 
 
+def parse_task(task: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``"depth,gaze->rgb"`` → (("depth", "gaze"), ("rgb",))."""
+    if "->" not in task:
+        raise ValueError(f"task {task!r} must read 'inputs->targets', e.g. 'rgb->gaze'")
+    ins, outs = (tuple(x.strip() for x in side.split(",") if x.strip()) for side in task.split("->", 1))
+    if not ins or not outs or set(ins) & set(outs):
+        raise ValueError(f"task {task!r} needs disjoint, non-empty inputs and targets")
+    return ins, outs
+
+
+def single_task_masks(task: tuple[tuple[str, ...], tuple[str, ...]], layout: TokenLayout, n_in: int, n_out: int,
+                      rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Task-specific training masks: a random ``n_in`` of the input modalities' tokens in, a random
+    ``n_out`` of the targets' tokens out (all of them when fewer), padded to the budgets."""
+    def pick(names, budget):
+        pos = np.concatenate([np.arange(layout.lengths[layout.index(m)]) + layout.offsets[layout.index(m)]
+                              for m in names])
+        pos = np.sort(rng.permutation(pos)[:budget])
+        out = {}
+        for m in names:
+            sl = layout.slice(m)
+            local = pos[(pos >= sl.start) & (pos < sl.stop)] - sl.start
+            if local.size:
+                out[m] = local
+        return out
+    return task_masks(layout, pick(task[0], n_in), pick(task[1], n_out), n_in, n_out)
+
+
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
@@ -201,13 +233,19 @@ class TokenStream(torch.utils.data.IterableDataset):
                 yield from unit_samples(u, layout, cache)
 
         def mask(sample):
-            sample.update(sample_masks(sample["present"], layout, n_in, n_out, mask_rng, c.alphas))
+            if task is None:
+                sample.update(sample_masks(sample["present"], layout, n_in, n_out, mask_rng, c.alphas))
+            else:
+                sample.update(single_task_masks(task, layout, n_in, n_out, mask_rng))
             return sample
+
+        task = parse_task(c.task) if c.task else None
+        needed = [layout.index(m) for m in (task[0] + task[1])] if task else []
 
         return wds.DataPipeline(
             lambda: self._units(rng), expand,
             wds.shuffle(c.shuffle_buffer, initial=c.shuffle_buffer, rng=random.Random(_seed(c.seed, self.rank, worker, epoch, 2))),
-            wds.map(mask), wds.batched(c.batch_size, collation_fn=collate_batch, partial=False),
+            wds.select(lambda s: all(s["present"][i] for i in needed)), wds.map(mask), wds.batched(c.batch_size, collation_fn=collate_batch, partial=False),
         ).with_epoch(nbatches=c.epoch_batches)
 
     def __iter__(self) -> Iterator[dict]:

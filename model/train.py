@@ -40,7 +40,7 @@ def data_config(cfg: TrainConfig, model_cfg: ModelConfig) -> DataConfig:
                                 "materialize the tokenizer assets and token_shards first")
     return DataConfig(root=str(cfg.data_root), tokenizer_ids=tids, datasets=tuple(cfg.datasets), split="train",
                       batch_size=cfg.batch_size, unit_size=cfg.unit_size, shuffle_buffer=cfg.shuffle_buffer,
-                      epoch_batches=cfg.epoch_batches, seed=cfg.seed)
+                      epoch_batches=cfg.epoch_batches, seed=cfg.seed, task=cfg.task)
 
 
 def _all_mean(sums: dict[str, float], keys: list[str], info: DistInfo) -> dict[str, float]:

@@ -23,6 +23,7 @@ class TrainConfig:
     preset: str = "tiny"
     datasets: tuple[str, ...] = ()       # empty = every dataset with token shards
     modalities: tuple[str, ...] = ()     # empty = every registered modality
+    task: str = ""                       # "" = multitask (4M masking); "rgb->gaze" = task-specific model
     tokens: int = 2_000_000              # run length in tokens (input + target) over all ranks
     batch_size: int = 8                  # samples per rank per micro-step
     grad_accum: int = 1

@@ -114,3 +114,19 @@ def test_val_split_and_missing_shards_are_clear(shards, tmp_path):
     assert len(val) == 12 + 4
     with pytest.raises(FileNotFoundError, match="run token_shards first"):
         build_index(DataConfig(root=str(tmp_path), tokenizer_ids=dcfg.tokenizer_ids), cfg.layout)
+
+
+def test_task_specific_stream_masks_only_the_task(shards):
+    _, cfg, dcfg, _ = shards
+    lay = cfg.layout
+    task = DataConfig(**{**dcfg.to_dict(), "tokenizer_ids": dcfg.tokenizer_ids, "task": "rgb->depth"})
+    stream = TokenStream(task, lay, 48, 48)
+    assert stream.datasets == {"big": 1.0}  # "small" has no depth
+    rgb, depth = lay.slice("rgb"), lay.slice("depth")
+    for b in _batches(stream, 4):
+        enc, dec = b["enc_idx"][b["enc_valid"]], b["dec_idx"][b["dec_valid"]]
+        assert enc.numel() == 4 * 48 and dec.numel() == 4 * 48
+        assert ((enc >= rgb.start) & (enc < rgb.stop)).all() and ((dec >= depth.start) & (dec < depth.stop)).all()
+    with pytest.raises(ValueError, match="inputs->targets"):
+        from egom2p.model.data import parse_task
+        parse_task("rgb")
