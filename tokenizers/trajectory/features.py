@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from egom2p.tasks.alignment import position_rmse, rotation_error_deg
+from egom2p.tasks.metrics import gaze_pixel_errors
+
 FEATURE_DIMS = {"gaze": 2, "camera": 9}
 
 
@@ -76,15 +79,15 @@ class Normalizer:
 
 
 def camera_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
-    """(ATE in metres = RMSE of positions, mean geodesic rotation error in degrees) for (…, 60, 4, 4) c2w."""
-    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
-    ate = float(np.sqrt(np.mean(np.sum((pred[..., :3, 3] - gt[..., :3, 3]) ** 2, axis=-1))))
-    rel = np.swapaxes(pred[..., :3, :3], -1, -2) @ gt[..., :3, :3]
-    cos = np.clip((np.trace(rel, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
-    return ate, float(np.degrees(np.arccos(cos)).mean())
+    """(ATE in metres = RMSE of positions, mean geodesic rotation error in degrees) for (…, 60, 4, 4) c2w.
+
+    Unaligned (a tokenizer reconstructs the gt frame); the task metrics with alignment are
+    ``egom2p.tasks.metrics.camera_metrics``."""
+    err = rotation_error_deg(np.asarray(pred)[..., :3, :3], np.asarray(gt)[..., :3, :3])
+    return position_rmse(pred, gt), float(err.mean())
 
 
 def gaze_error(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean Euclidean error over valid (finite) gt samples, in fractions of the image width."""
-    valid = np.isfinite(gt).all(-1)
-    return float(np.linalg.norm(pred[valid] - gt[valid], axis=-1).mean()) if valid.any() else float("nan")
+    err = gaze_pixel_errors(pred, gt)
+    return float(err.mean()) if err.size else float("nan")
