@@ -1,7 +1,8 @@
 """Tokenizer and token-shard assets. Thin: the work is in egom2p.tokenizers.
 
 ``video_tokenizer`` / ``trajectory_tokenizers`` (unpartitioned): load the configured weights, else train on
-the curated clips of every dataset; evaluate on held-out (val/test) clips; save under
+the curated clips of every dataset (trajectories: plus ``trajectory_sampled_clips`` clips drawn from the
+synthetic motion model); evaluate on held-out (val/test) clips; save under
 ``tokenizers/<tokenizer_id>/`` and point ``tokenizers/current/<role>.json`` at it.
 ``token_shards`` (partitioned by dataset): tokenize only that dataset's clips into
 ``tokens/<tokenizer_id>/<modality>/<dataset>/``.
@@ -79,6 +80,13 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
     paths, preset = data.paths(), get_preset(tokens.preset)
     train, held = clip_splits(paths)
     meta: dict = {}
+    sampled = {"gaze": [], "camera": []}
+    if tokens.trajectory_sampled_clips > 0 and not (tokens.gaze_weights and tokens.camera_weights):
+        from egom2p.synth.trajectories import SamplerConfig, sample_trajectories
+        cams, gazes = sample_trajectories(tokens.trajectory_sampled_clips, tokens.seed,
+                                          SamplerConfig(kinds=("room", "tabletop")))
+        sampled = {"camera": list(cams), "gaze": list(gazes)}
+        meta["motion_sampled_clips"] = len(cams)
     for modality in ("gaze", "camera"):
         weights = getattr(tokens, f"{modality}_weights")
         train_arrays, held_arrays = load_arrays(train, modality), load_arrays(held, modality)
@@ -86,8 +94,9 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
             tok = store.load_configured(weights, modality, preset)
         elif train_arrays or held_arrays:
             cfg = TrajectoryConfig.from_spec(preset.trajectory, modality, FEATURE_DIMS[modality])
-            tok, history = train_trajectory_tokenizer(train_arrays or held_arrays, cfg,
-                                                      tokens.train_config("trajectory"), context.log.info)
+            tok, history = train_trajectory_tokenizer((train_arrays or held_arrays) + sampled[modality], cfg,
+                                                      tokens.train_config("trajectory"), context.log.info,
+                                                      augment=not sampled[modality])
             meta[f"{modality}_loss_history"] = dg.MetadataValue.json(history[-10:])
         else:
             context.log.warning(f"no curated clip has {modality}; no {modality} tokenizer made")

@@ -1,7 +1,7 @@
 """Tokenizer benchmark: train the tiny tokenizers on a synthetic world, measure held-out quality,
 codebook usage and throughput, run the paper-size video tokenizer once on CPU → benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/bench_tokenizers.py [--video-minutes 25 --camera-minutes 10 --gaze-minutes 8]
+    .venv/bin/python benchmarks/bench_tokenizers.py [--video-minutes 25 --camera-steps 1500 --gaze-steps 800]
 
 Held-out = clips whose sequence split is val/test (splits are per sequence, so no leakage).
 """
@@ -30,23 +30,16 @@ def split_folders(root: Path, datasets=("egogen", "egoexo4d")) -> tuple[list[Pat
     return train, held
 
 
-def bench_trajectory(modality: str, train, held, minutes: float, log) -> dict:
-    from egom2p.presets import TINY
-    from egom2p.tokenizers.trajectory.features import FEATURE_DIMS
-    from egom2p.tokenizers.trajectory.model import TrajectoryConfig
-    from egom2p.tokenizers.trajectory.train import evaluate_trajectory, load_arrays, train_trajectory_tokenizer
-    from egom2p.tokenizers.training import TrainConfig
-    cfg = TrajectoryConfig.from_spec(TINY.trajectory, modality, FEATURE_DIMS[modality])
-    # steps sized for ~0.12 s/step on this CPU (uncontended); the time budget stops it earlier if slower
-    tcfg = TrainConfig(steps=int(minutes * 60 / 0.12) if minutes else 200, batch_size=32, lr=1e-3, warmup=50,
-                       time_budget_s=minutes * 60, log_every=50)
-    t = time.time()
-    tok, hist = train_trajectory_tokenizer(load_arrays(train, modality), cfg, tcfg, log)
-    secs = time.time() - t
-    res = evaluate_trajectory(tok, load_arrays(held, modality))
-    tid = tok.save(OUT / "tokenizers" / tok.tokenizer_id, metrics=res)
-    return {"tokenizer_id": tid, "train_s": secs, "steps": hist[-1]["step"] + 1, "final_loss": hist[-1]["loss"],
-            "train_clips": len(load_arrays(train, modality)), **res}
+def bench_trajectory(modality: str, held, steps: int, log) -> dict:
+    """Gaze/camera: trained on 4,000 motion-sampled clips (the recipe of ``bench_trajectory.py``, which
+    also reports held-out sampled numbers), evaluated on the held-out curated clips."""
+    from bench_trajectory import Recipe, run, sampled_clips
+    from egom2p.tokenizers.trajectory.train import load_arrays
+    train = dict(zip(("camera", "gaze"), sampled_clips(4000, 0, ("room",))))[modality]
+    res = run(modality, Recipe(steps), train, {"held-out curated": load_arrays(held, modality)}, log)
+    return {"tokenizer_id": res["tokenizer_id"], "train_s": res["train_wall_s"], "train_cpu_s": res["train_cpu_s"],
+            "steps": res["steps"], "final_mse": res["final_mse"], "train_clips": f"{len(train)} motion-sampled",
+            **res["eval"]["held-out curated"]}
 
 
 def bench_video(train, held, minutes: float, log) -> dict:
@@ -100,8 +93,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sequences", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--video-minutes", type=float, default=25.0)
-    ap.add_argument("--camera-minutes", type=float, default=10.0)
-    ap.add_argument("--gaze-minutes", type=float, default=8.0)
+    ap.add_argument("--camera-steps", type=int, default=1500)
+    ap.add_argument("--gaze-steps", type=int, default=800)
     ap.add_argument("--only", default="camera,gaze,video,paper")
     a = ap.parse_args(argv)
     root = make_world(Path(a.world), a.sequences, a.seconds, seed=11)
@@ -112,7 +105,7 @@ def main(argv=None) -> int:
     for what in a.only.split(","):
         log(f"== {what}")
         if what in ("camera", "gaze"):
-            results[what] = bench_trajectory(what, train, held, getattr(a, f"{what}_minutes"), log)
+            results[what] = bench_trajectory(what, held, getattr(a, f"{what}_steps"), log)
         elif what == "video":
             results[what] = bench_video(train, held, a.video_minutes, log)
         elif what == "paper":

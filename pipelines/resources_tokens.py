@@ -17,6 +17,10 @@ class TokenizerSettings(dg.ConfigurableResource):
     video_steps / trajectory_steps / time_budget_s: training length when training (the demo keeps them
         short; raise them for real runs — the budget stops a run early, 0 = no budget)
     batch_size_video / batch_size_trajectory, lr, seed: training knobs
+    trajectory_sampled_clips: extra gaze/camera training clips drawn straight from the synthetic motion
+        model (``egom2p.synth.trajectories``, room + tabletop worlds, ~30 ms each, no rendering) on top of
+        the curated train clips; 0 = curated clips only (then with augmentation). Thousands are needed for
+        tokenizers that generalize (benchmarks/RESULTS.md, "Trajectory tokenizers"); the demo keeps it small
     shard_size: samples per tar; tokenize_batch: clips per encoder call
     """
     preset: str = "tiny"
@@ -30,6 +34,7 @@ class TokenizerSettings(dg.ConfigurableResource):
     batch_size_trajectory: int = 32
     lr: float = 1e-3
     seed: int = 0
+    trajectory_sampled_clips: int = 256
     shard_size: int = 256
     tokenize_batch: int = 8
 

@@ -16,3 +16,13 @@ def reference() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip(f"real reference samples not found at {REFERENCE} (set EGOM2P_REFERENCE)")
     return REFERENCE
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one torch thread is fastest (and the test machine's 2 cores are shared)."""
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -114,6 +114,12 @@ def _frames(take: Take, bar):
         yield rotate_upright(rgb)
 
 
+def gaze_sample_us(take: Take) -> np.ndarray:
+    """(K,) device µs of the 10 Hz eye-gaze rows: from 2.547 ms after the first frame to the last frame."""
+    first_us, last_us = int(take.frame_ns[0] // 1000), int(take.frame_ns[-1] // 1000)
+    return np.arange(first_us + 2_547, last_us + 1, 100_000, dtype=np.int64)
+
+
 def write_take(out_dir: Path, take: Take, bar) -> None:
     """All files of one take (and its capture's timesync.csv)."""
     root = out_dir / "takes" / take.take_name
@@ -123,7 +129,7 @@ def write_take(out_dir: Path, take: Take, bar) -> None:
     first_us, last_us = int(take.frame_ns[0] // 1000), int(take.frame_ns[-1] // 1000)
     traj_us = np.arange(first_us - 500_000 + 151, last_us + 500_001, 1000, dtype=np.int64)
     calib_us = np.arange(first_us - 500_000 + 2_611, last_us + 500_001, 100_000, dtype=np.int64)
-    gaze_us = np.arange(first_us + 2_547, last_us + 1, 100_000, dtype=np.int64)
+    gaze_us = gaze_sample_us(take)
     motion = take.seq.motion
     aria_mps.write_closed_loop_trajectory(root / "trajectory" / "closed_loop_trajectory.csv", motion, traj_us,
                                           take.t0_ns, take.utc_offset_ns, take.graph_uid)

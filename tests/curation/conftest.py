@@ -40,13 +40,3 @@ def aria_layouts(tmp_path_factory) -> dict[str, Path]:
     for name, n in ARIA_FAMILY.items():
         LAYOUTS[name](root / name, sequences=n, seconds=2.1, seed=7, progress=False)
     return {name: root / name for name in ARIA_FAMILY}
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: one torch thread is fastest (and the test machine's 2 cores are shared)."""
-    import torch
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)

@@ -21,7 +21,7 @@ from egom2p.tokenizers import shards as S
 from egom2p.tokenizers.store import current_ids
 
 FAST = TokenizerSettings(video_steps=2, trajectory_steps=3, batch_size_video=1, batch_size_trajectory=4,
-                         time_budget_s=0)
+                         time_budget_s=0, trajectory_sampled_clips=8)
 
 
 def _samples(n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -90,6 +90,7 @@ def test_new_dataset_partition_tokenizes_only_that_dataset(world_copy):
     assert meta["video_tokenizer"]["tokenizer_id"].value.startswith("video-")
     assert "data:image/png;base64," in meta["video_tokenizer"]["reconstruction"].value
     assert "data:image/png;base64," in meta["trajectory_tokenizers"]["camera_reconstruction"].value
+    assert meta["trajectory_tokenizers"]["motion_sampled_clips"].value == 8  # curated + motion-sampled training
     ids = current_ids(paths)
     assert set(ids) == {"rgb", "depth", "gaze", "camera"} and ids["rgb"] == ids["depth"]
 

@@ -41,38 +41,55 @@ def _augment_camera(x: np.ndarray, rng: np.random.Generator, max_deg: float = 10
     return np.stack(out)
 
 
-def train_trajectory_tokenizer(arrays: list[np.ndarray], cfg: TrajectoryConfig, train: TrainConfig,
-                               log: Callable[[str], None] = print) -> tuple[TrajectoryClipTokenizer, list[dict]]:
+def clip_features(arrays, modality: str, norm: F.Normalizer) -> tuple[np.ndarray, np.ndarray]:
+    """Clip arrays (N × (60,2) gaze or (60,4,4) camera) → (normalized features (N, 60, C) float32,
+    valid mask (N, 60) bool); invalid frames are 0 (what the tokenizer sees)."""
+    if modality == "camera":
+        x = np.stack([norm(F.camera_features(a)) for a in arrays])
+        return x, np.ones(x.shape[:2], bool)
+    fx = [F.gaze_features(a) for a in arrays]
+    return np.stack([f[0] for f in fx]), np.stack([f[1] for f in fx])
+
+
+def _augmented_batch(raw: np.ndarray, modality: str, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Clips ``raw[idx]`` with augmentation: time reversal (camera re-anchored at the new first frame),
+    camera small random conjugating rotations, gaze x-flip."""
+    batch = raw[idx].copy()
+    rev = rng.random(len(batch)) < 0.5
+    batch[rev] = batch[rev][:, ::-1]
+    if modality == "camera":
+        batch[rev] = np.linalg.inv(batch[rev][:, :1]) @ batch[rev]
+        return _augment_camera(batch, rng)
+    flip = rng.random(len(batch)) < 0.5
+    batch[flip, :, 0] = 1.0 - batch[flip, :, 0]
+    return batch
+
+
+def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: TrajectoryConfig, train: TrainConfig,
+                               log: Callable[[str], None] = print, augment: bool = True
+                               ) -> tuple[TrajectoryClipTokenizer, list[dict]]:
     """Fit normalization stats on ``arrays`` (camera: z-norm of the 9D features; gaze: fixed mean/std 0.5),
-    then train the VQ-VAE with masked MSE + commitment loss. Augmentation: time reversal (camera
-    re-anchored at the new first frame); gaze x-flip; camera small random conjugating rotations."""
+    then train the VQ-VAE with masked MSE + commitment loss.
+
+    ``augment`` (for few curated clips): time reversal, gaze x-flip, camera small random conjugating
+    rotations, drawn per batch. Without it (plenty of clips, e.g. motion-sampled) the features are
+    computed once and batches are plain random draws, which is several times faster per step."""
     torch.manual_seed(train.seed)
     model = TrajectoryVQVAE(cfg)
     raw = np.stack(arrays).astype(np.float64)
-    if cfg.modality == "camera":
-        norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in arrays]))
-    else:
-        norm = F.Normalizer.identity(2)
-
-    def features(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if cfg.modality == "camera":
-            x = np.stack([norm(F.camera_features(a)) for a in batch])
-            return x, np.ones(x.shape[:2], bool)
-        fx = [F.gaze_features(a) for a in batch]
-        return np.stack([f[0] for f in fx]), np.stack([f[1] for f in fx])
+    norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in raw])) if cfg.modality == "camera" \
+        else F.Normalizer.identity(2)
+    if not augment:
+        all_x, all_m = (torch.from_numpy(a) for a in clip_features(raw, cfg.modality, norm))
 
     def step(rng: np.random.Generator) -> dict:
-        batch = raw[rng.integers(0, len(raw), size=train.batch_size)].copy()
-        rev = rng.random(len(batch)) < 0.5
-        batch[rev] = batch[rev][:, ::-1]
-        if cfg.modality == "camera":
-            batch[rev] = np.linalg.inv(batch[rev][:, :1]) @ batch[rev]
-            batch = _augment_camera(batch, rng)
+        idx = rng.integers(0, len(raw), size=train.batch_size)
+        if augment:
+            x, m = (torch.from_numpy(a) for a in clip_features(_augmented_batch(raw, cfg.modality, idx, rng),
+                                                               cfg.modality, norm))
         else:
-            flip = rng.random(len(batch)) < 0.5
-            batch[flip, :, 0] = 1.0 - batch[flip, :, 0]
-        x, m = features(batch)
-        out = model(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(m))
+            x, m = all_x[idx], all_m[idx]
+        out = model(x, m)
         return {k: out[k] for k in ("loss", "mse", "commit")}
 
     history = fit(model, step, train, log)

@@ -1,0 +1,147 @@
+"""Canonical-clip camera and gaze trajectories straight from the motion model, without rendering.
+
+Trajectory tokenizers need thousands of clips; rendering and curating them costs minutes per hundred.
+The camera and gaze arrays of a curated synthetic clip are, however, a pure function of the sequence's
+:class:`~egom2p.synth.motion.EgoMotion`, and this module computes that function directly:
+
+- **camera** (60, 4, 4) float32: every layout's *rectified* camera is the motion's upright OpenCV head
+  camera (EgoGen: the centre-cropped pinhole, same axes; Ego-Exo4D: ``T_world_device · T_device_rgb ·
+  upright`` = the head pose), sampled at the clip's 30 fps frame times and made relative to the clip's
+  first frame, ``T_0⁻¹ · T_i`` (``curation.normalize.relative_poses``); translation in metres.
+- **gaze** (60, 2) float32 in [0, 1], NaN invalid: the fixated world point at the eye tracker's sample
+  times (``gaze_hz``; Aria MPS: 10 Hz, samples in blinks missing) projected into the head camera *at the
+  sample time* through the rectified square pinhole of ``hfov_deg`` (Ego-Exo4D reader default 90°).
+  A pinhole of side S has f = S / (2 tan(hfov/2)) and c = (S-1)/2, and curation normalizes pixels as
+  (u + 0.5) / S, so the normalized coordinate is ``0.5 + 0.5 · (x/z) / tan(hfov/2)`` at any S. The
+  samples are interpolated linearly to the frame times over the whole sequence, NaN outside the samples
+  and across gaps longer than ``max_gaze_gap_s`` (``curation.timeline.resample_linear``), then NaN off
+  the frame (``curation.normalize.normalize_gaze``).
+
+Sequences of ``seconds`` are cut into back-to-back clips from t = 0, as the ``clips`` stage cuts them.
+Only numpy and the synthetic world are needed (no video, no ray casting per frame).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from egom2p.geometry import invert_pose, transform_points
+from egom2p.presets import CLIP_FPS, CLIP_FRAMES
+
+from .motion import EgoMotion, make_motion
+from .world import make_world
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How motion-sampled clips are drawn.
+
+    kinds:          world kinds ("room", "tabletop"), one drawn uniformly per sequence
+    seconds:        sequence length (s); each yields floor(seconds·fps / clip_frames) clips
+    fps, clip_frames: canonical timeline rate (Hz) and frames per clip
+    gaze_hz:        eye-tracker sample rate (Hz); 0 = one sample per frame (no interpolation)
+    hfov_deg:       horizontal field of view of the rectified square pinhole (degrees)
+    max_gaze_gap_s: gaze is not interpolated across sample gaps longer than this (s)
+    """
+    kinds: tuple[str, ...] = ("room",)
+    seconds: float = 8.0
+    fps: float = CLIP_FPS
+    clip_frames: int = CLIP_FRAMES
+    gaze_hz: float = 10.0
+    hfov_deg: float = 90.0
+    max_gaze_gap_s: float = 0.25
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def relative_camera(c2w: np.ndarray) -> np.ndarray:
+    """(F, 4, 4) camera-to-world poses → poses relative to the first, ``T_0⁻¹ · T_i`` (first exactly I)."""
+    rel = invert_pose(c2w[0])[None] @ np.asarray(c2w, np.float64)
+    rel[0] = np.eye(4)
+    rel[:, 3] = (0.0, 0.0, 0.0, 1.0)
+    return rel
+
+
+def project_gaze(c2w: np.ndarray, points: np.ndarray, hfov_deg: float) -> np.ndarray:
+    """World points (K, 3) seen by cameras c2w (K, 4, 4) → (K, 2) normalized image coordinates of the
+    square pinhole with ``hfov_deg`` (may lie outside [0, 1]); NaN where invalid or behind the camera."""
+    p = transform_points(invert_pose(c2w), points)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uv = 0.5 + 0.5 * p[:, :2] / p[:, 2:3] / np.tan(np.deg2rad(hfov_deg) / 2.0)
+    uv[~(p[:, 2] > 0)] = np.nan
+    return uv
+
+
+def resample_gaze(src_times: np.ndarray, uv: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndarray:
+    """Samples uv (K, 2) at src_times (K,) s (NaN rows = missing) → (F, 2) at ``times`` (F,) s: linear
+    between the two valid samples around each time, NaN outside them, across gaps > ``max_gap`` s and
+    off the [0, 1] frame."""
+    ok = np.isfinite(uv).all(-1)
+    src, val = np.asarray(src_times, np.float64)[ok], np.asarray(uv, np.float64)[ok]
+    out = np.full((len(times), 2), np.nan)
+    if len(src) == 0:
+        return out
+    eps = 1e-9
+    j = np.clip(np.searchsorted(src, times, side="right") - 1, 0, len(src) - 1)
+    k = np.minimum(j + 1, len(src) - 1)
+    exact = np.isclose(times, src[j], rtol=0, atol=eps) | np.isclose(times, src[k], rtol=0, atol=eps)
+    inside = (times >= src[0] - eps) & (times <= src[-1] + eps)
+    good = inside & ((src[k] - src[j] <= max_gap + eps) | exact)
+    for d in range(2):
+        out[good, d] = np.interp(times[good], src, val[:, d])
+    out[~((out >= 0) & (out <= 1)).all(-1)] = np.nan
+    return out
+
+
+def timeline_arrays(motion: EgoMotion, times: np.ndarray, gaze_times: np.ndarray | None,
+                    cfg: SamplerConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Head camera-to-world (N, 4, 4) at frame ``times`` (N,) s and normalized gaze (N, 2) from eye-tracker
+    samples at ``gaze_times`` (K,) s (None = one sample per frame, no interpolation)."""
+    g_times = times if gaze_times is None else np.asarray(gaze_times, np.float64)
+    points, valid = motion.gaze(g_times)
+    uv = project_gaze(motion.head(g_times), np.where(valid[:, None], points, 0.0), cfg.hfov_deg)
+    uv[~valid] = np.nan
+    if gaze_times is None:
+        gaze = np.where(((uv >= 0) & (uv <= 1)).all(-1, keepdims=True), uv, np.nan)
+    else:
+        gaze = resample_gaze(g_times, uv, times, cfg.max_gaze_gap_s)
+    return motion.head(times), gaze
+
+
+def motion_clips(motion: EgoMotion, cfg: SamplerConfig, gaze_phase: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """All back-to-back clips of one motion → camera (k, F, 4, 4) relative to each clip's first frame and
+    gaze (k, F, 2), float32. Frames at ``i / fps`` s from 0; gaze samples at ``gaze_phase + j / gaze_hz`` s
+    up to the last frame (``gaze_hz`` 0: at the frames)."""
+    F = cfg.clip_frames
+    k = int(round(motion.duration * cfg.fps)) // F
+    times = np.arange(k * F) / cfg.fps
+    if k == 0:
+        return np.zeros((0, F, 4, 4), np.float32), np.zeros((0, F, 2), np.float32)
+    g_times = None
+    if cfg.gaze_hz > 0:
+        g_times = gaze_phase + np.arange(int(np.floor((times[-1] - gaze_phase) * cfg.gaze_hz)) + 1) / cfg.gaze_hz
+    c2w, gaze = timeline_arrays(motion, times, g_times, cfg)
+    cams = np.stack([relative_camera(c) for c in c2w.reshape(k, F, 4, 4)])
+    return cams.astype(np.float32), gaze.reshape(k, F, 2).astype(np.float32)
+
+
+def sample_trajectories(n: int, seed: int, cfg: SamplerConfig = SamplerConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` clips from fresh random worlds and motions → camera (n, 60, 4, 4) OpenCV c2w relative to
+    frame 0 (metres) and gaze (n, 60, 2) normalized image coordinates (NaN invalid), float32.
+
+    Sequence j draws from ``SeedSequence([seed, j])``: deterministic, and disjoint from the layouts'
+    ``SeedSequence([seed, crc32(layout), k])`` streams; different seeds give independent sets."""
+    cams, gazes, have, j = [], [], 0, 0
+    while have < n:
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+        world = make_world(str(cfg.kinds[int(rng.integers(len(cfg.kinds)))]), rng)
+        phase = float(rng.uniform(0.0, 1.0 / cfg.gaze_hz)) if cfg.gaze_hz > 0 else 0.0
+        c, g = motion_clips(make_motion(world, cfg.seconds, rng), cfg, phase)
+        cams.append(c)
+        gazes.append(g)
+        have += len(c)
+        j += 1
+    return np.concatenate(cams)[:n], np.concatenate(gazes)[:n]

@@ -1,0 +1,86 @@
+"""Motion-sampled trajectories: the canonical-clip conventions (camera relative to frame 0, gaze in
+[0, 1] of the rectified square pinhole, NaN invalid) and the curation's gaze resampling rules.
+The comparison with real curated clips is in tests/tokenizers/test_trajectory_sampler.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from egom2p.cameras import square_pinhole
+from egom2p.curation.normalize import normalize_gaze, relative_poses
+from egom2p.curation.timeline import resample_linear
+from egom2p.geometry import look_at_opencv, transform_points
+from egom2p.synth.trajectories import (SamplerConfig, project_gaze, relative_camera, resample_gaze,
+                                       sample_trajectories)
+
+
+@pytest.fixture(scope="module")
+def sampled():
+    return sample_trajectories(24, seed=3, cfg=SamplerConfig(kinds=("room", "tabletop")))
+
+
+def test_shapes_dtypes_and_camera_conventions(sampled):
+    cam, gaze = sampled
+    assert cam.shape == (24, 60, 4, 4) and gaze.shape == (24, 60, 2)
+    assert cam.dtype == np.float32 and gaze.dtype == np.float32
+    np.testing.assert_array_equal(cam[:, 0], np.broadcast_to(np.eye(4, dtype=np.float32), (24, 4, 4)))
+    np.testing.assert_array_equal(cam[:, :, 3], np.broadcast_to([0, 0, 0, 1], (24, 60, 4)))
+    R = cam[..., :3, :3].astype(np.float64)
+    np.testing.assert_allclose(R @ np.swapaxes(R, -1, -2), np.broadcast_to(np.eye(3), R.shape), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-5)
+    # 30 fps head motion: walking peaks at twice the mean 0.9-1.3 m/s
+    step = np.linalg.norm(np.diff(cam[..., :3, 3], axis=1), axis=-1)
+    assert 1.0 / 30 < step.max() < 3.0 / 30
+    # room walkers move (0.9-1.3 m/s when walking), seated ones stay within a few cm
+    reach = np.linalg.norm(cam[:, -1, :3, 3], axis=-1)
+    assert reach.max() > 0.5 and reach.min() < 0.05
+
+
+def test_gaze_is_normalized_with_blinks_as_nan(sampled):
+    _, gaze = sampled
+    valid = np.isfinite(gaze).all(-1)
+    assert (np.isfinite(gaze).any(-1) == valid).all()         # both coordinates NaN together
+    assert ((gaze[valid] >= 0) & (gaze[valid] <= 1)).all()
+    assert 0.7 < valid.mean() < 0.99                           # blinks every 2-6 s, 100-300 ms (+ gaps)
+    assert abs(np.nanmedian(gaze[..., 0]) - 0.5) < 0.15        # fixations near the view centre
+
+
+def test_deterministic_per_seed_and_independent_across_seeds():
+    a, b, c = sample_trajectories(5, 7), sample_trajectories(5, 7), sample_trajectories(5, 8)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.allclose(a[0], c[0])
+
+
+def test_projection_matches_the_rectified_pinhole_and_curation_normalization():
+    c2w = look_at_opencv(np.array([0.0, 0.0, 1.6]), np.array([2.0, 0.5, 1.0]))
+    rng = np.random.default_rng(0)
+    pts = transform_points(c2w, np.c_[rng.uniform(-1, 1, (50, 2)), rng.uniform(0.5, 3, 50)])
+    for side, hfov in ((64, 90.0), (128, 90.0), (200, 70.0)):
+        cam = square_pinhole(side, hfov)
+        px = cam.project(transform_points(np.linalg.inv(c2w), pts))
+        ours = project_gaze(np.broadcast_to(c2w, (50, 4, 4)), pts, hfov)
+        inside = ((ours >= 0) & (ours <= 1)).all(-1)
+        np.testing.assert_allclose(ours[inside], normalize_gaze(px, side)[inside], atol=1e-12)
+    behind = transform_points(c2w, np.array([[0.0, 0.0, -1.0]]))
+    assert np.isnan(project_gaze(c2w[None], behind, 90.0)).all()
+
+
+def test_gaze_resampling_follows_the_curation_timeline_rules():
+    src = 0.0025 + np.arange(25) / 10.0
+    uv = np.c_[np.linspace(0.1, 0.9, 25), np.linspace(0.8, 0.2, 25)]
+    uv[7] = np.nan                  # one missing sample: 0.2 s gap, interpolated across
+    uv[14:17] = np.nan              # a 0.4 s gap: NaN across
+    uv[20] = (1.2, 0.5)             # off frame after interpolation -> NaN
+    times = np.arange(72) / 30.0
+    ours = resample_gaze(src, uv, times, 0.25)
+    keep = np.isfinite(uv).all(-1)
+    ref = normalize_gaze(resample_linear(src[keep], uv[keep], times, 0.25) * 64 - 0.5, 64)
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+    assert np.isnan(ours[0]).all()                 # before the first sample
+    assert np.isfinite(ours[21]).all() and np.isnan(ours[45]).all()
+
+
+def test_relative_camera_matches_curation(sampled):
+    c2w = np.linalg.inv(sampled[0][0, 5].astype(np.float64)) @ sampled[0][0].astype(np.float64)
+    np.testing.assert_allclose(relative_camera(c2w), relative_poses(c2w), atol=1e-12)
