@@ -1,16 +1,16 @@
 """The code location: ``Definitions`` of the EgoM2P pipeline (workspace.yaml points here)."""
 import dagster as dg
 
-from egom2p.assets import curation, model, tokens
-from egom2p.pipelines.jobs import curate_dataset, pretrain, tokenize_dataset, train_tokenizers
+from egom2p.assets import curation, evaluation, model, tokens
+from egom2p.pipelines.jobs import curate_dataset, evaluate, pretrain, tokenize_dataset, train_tokenizers
 from egom2p.pipelines.resources import CurationSettings, DataRoot
 from egom2p.pipelines.resources_tokens import TokenizerSettings
 from egom2p.pipelines.sensors import raw_dataset_sensor
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([curation, tokens, model]),
+    assets=dg.load_assets_from_modules([curation, tokens, model, evaluation]),
     asset_checks=[],
-    jobs=[curate_dataset, train_tokenizers, tokenize_dataset, pretrain],
+    jobs=[curate_dataset, train_tokenizers, tokenize_dataset, pretrain, evaluate],
     sensors=[raw_dataset_sensor],
     resources={"data": DataRoot(), "curation": CurationSettings(), "tokens": TokenizerSettings(),
                "pipes_subprocess_client": dg.PipesSubprocessClient()},

@@ -19,3 +19,7 @@ tokenize_dataset = dg.define_asset_job(
 pretrain = dg.define_asset_job(
     "pretrain", selection=dg.AssetSelection.assets("pretrained_model"),
     description="Pretrain EgoM2P on the token shards (python / torchrun / deepspeed via Dagster Pipes; Launchpad config).")
+
+evaluate = dg.define_asset_job(
+    "evaluate", selection=dg.AssetSelection.assets("task_models", "evaluation"),
+    description="Train the task-specific baselines, then evaluate every method on the held-out clips (data/eval/).")

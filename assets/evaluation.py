@@ -1,0 +1,86 @@
+"""Task-specific baselines and the evaluation report. Thin: the work is in egom2p.model and egom2p.tasks.
+
+``task_models``: one EgoM2P of the same architecture per task (``rgb->gaze``, ``rgb->camera``,
+``rgb->depth``, ``depth->rgb``), each trained on the same shards with the token budget the pretrained
+multitask run actually consumed (same budget per task, as the paper's specialists), in-process.
+``evaluation``: every method on the held-out clips → ``data/eval/report.md`` + plots, as metadata.
+"""
+import dataclasses
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from egom2p.curation.preview import markdown_image
+from egom2p.pipelines.resources import DataRoot
+
+GROUP = "evaluation"
+
+
+class TaskModelsConfig(dg.Config):
+    """pretrained_run: run folder name under data/runs whose budget and config the specialists copy;
+    tokens: 0 = the tokens that run consumed; time_budget_s: cap per specialist (0 = none)."""
+    pretrained_run: str = "tiny"
+    tokens: int = 0
+    time_budget_s: float = 0.0
+
+
+def _run_dir(root: Path, name: str) -> Path:
+    d = root / "runs" / name
+    if not (d / "model.safetensors").exists():
+        raise dg.Failure(f"no pretrained model in {d}; materialize pretrained_model (run_name={name!r}) first")
+    return d
+
+
+@dg.asset(group_name=GROUP, deps=[dg.AssetKey("pretrained_model")], kinds={"pytorch"},
+          description="Task-specific EgoM2P baselines: same architecture and token budget, one task each.")
+def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, data: DataRoot) -> dg.MaterializeResult:
+    from egom2p.model.reporting import read_metrics
+    from egom2p.model.train import run
+    from egom2p.model.train_config import TrainConfig
+    from egom2p.tasks.registry import TASKS
+    root = data.paths().root
+    src = _run_dir(root, config.pretrained_run)
+    base = TrainConfig.from_dict(json.loads((src / "config.json").read_text())["train"])
+    rows = read_metrics(src)
+    tokens = config.tokens or (rows[-1]["tokens"] if rows else base.tokens)
+    meta = {"tokens_per_task": tokens}
+    for name, task in TASKS.items():
+        cfg = dataclasses.replace(base, task=task.spec, tokens=int(tokens), resume=False, tensorboard=False,
+                                  out_dir=str(root / "runs" / f"{config.pretrained_run}-{name}"), workers=0,
+                                  max_steps=0)
+        context.log.info(f"training {name} ({task.spec}) for {tokens} tokens → {cfg.out_dir}")
+        summary = run(cfg, config.time_budget_s)
+        meta[f"{name}_final_loss"] = float(summary["final_loss"])
+        meta[f"{name}_steps"] = int(summary["step"])
+        meta[f"{name}_path"] = dg.MetadataValue.path(cfg.out_dir)
+    return dg.MaterializeResult(metadata=meta)
+
+
+class EvaluationConfig(dg.Config):
+    """pretrained_run: the multitask run to evaluate (its task models are ``<run>-<task>``);
+    max_clips_per_dataset: 0 = every held-out clip."""
+    pretrained_run: str = "tiny"
+    max_clips_per_dataset: int = 0
+
+
+@dg.asset(group_name=GROUP, deps=[task_models], kinds={"pytorch"},
+          description="Four tasks × methods (EgoM2P, task-specific, trivial, OpenCV VO, tokenizer oracle) on held-out clips.")
+def evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig, data: DataRoot) -> dg.MaterializeResult:
+    import numpy as np
+    from PIL import Image
+
+    from egom2p.tasks.registry import TASKS
+    from egom2p.tasks.run import run_evaluation
+    root = data.paths().root
+    src = _run_dir(root, config.pretrained_run)
+    specialists = {t: root / "runs" / f"{config.pretrained_run}-{t}" for t in TASKS}
+    specialists = {t: d for t, d in specialists.items() if (d / "model.safetensors").exists()}
+    res = run_evaluation(root, src, specialists, max_per_dataset=config.max_clips_per_dataset, log=context.log.info)
+    meta = {"report": dg.MetadataValue.md(res["report"]), "report_path": dg.MetadataValue.path(res["report_path"]),
+            "clips": res["clips"], "specialists_over_multitask": float(res["specialists_over_multitask"]),
+            "vs_trivial": dg.MetadataValue.json(res["vs_trivial"]),
+            **{k: float(v) for k, v in res["main"].items()}}
+    for p in res["plots"]:
+        meta[f"plot_{Path(p).stem}"] = dg.MetadataValue.md(markdown_image(np.asarray(Image.open(p).convert("RGB")), Path(p).stem))
+    return dg.MaterializeResult(metadata=meta)
