@@ -11,8 +11,10 @@
 5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions;
 6. launches the ``pretrain`` run (``pretrained_model``: the tiny EgoM2P trained through Dagster Pipes for
    ``--pretrain-budget-s`` seconds) and follows it;
-7. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards,
-   the pretraining loss.
+7. launches the ``evaluate`` run (``task_models``: one task-specific model per task with the same token
+   budget; ``evaluation``: every method on the held-out clips) and follows it;
+8. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards,
+   the pretraining loss and the evaluation table (``data/eval/report.md``).
 
 Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows it.
 """
@@ -159,6 +161,10 @@ def pretrain_config(budget_s: float) -> dict:
                                                     "time_budget_s": budget_s, "ckpt_every": 50, "workers": 1}}}}
 
 
+EVAL_CONFIG = {"ops": {"task_models": {"config": {"pretrained_run": "demo"}},
+                       "evaluation": {"config": {"pretrained_run": "demo", "max_clips_per_dataset": 4}}}}
+
+
 def pretrain_summary(paths) -> str:
     from egom2p.model.reporting import read_metrics
     rows = read_metrics(paths.root / "runs" / "demo")
@@ -199,7 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trajectory-steps", type=int, default=150, help="gaze/camera VQ-VAE training steps")
     ap.add_argument("--train-budget-s", type=float, default=60.0, help="wall-clock cap per tokenizer training, 0 = none")
     ap.add_argument("--no-tokenize", action="store_true", help="stop after curation")
-    ap.add_argument("--pretrain-budget-s", type=float, default=180.0,
+    ap.add_argument("--no-eval", action="store_true", help="skip the task models and the evaluation")
+    ap.add_argument("--pretrain-budget-s", type=float, default=120.0,
                     help="wall-clock budget of the tiny pretraining run, 0 = skip pretraining")
     args = ap.parse_args(argv)
     import dagster as dg
@@ -212,29 +219,32 @@ def main(argv=None) -> int:
     datasets = [d for d in args.datasets.split(",") if d]
     t0 = time.time()
     print(f"EgoM2P demo — data root {paths.root}, Dagster home {os.environ['DAGSTER_HOME']}")
-    print("1/5 synthesizing native layouts")
+    print("1/7 synthesizing native layouts")
     synthesize(paths, datasets, args.sequences, args.seconds, args.seed)
     instance = dg.DagsterInstance.get()
     new = register_partitions(instance, data)
-    print(f"2/5 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
-    print(f"3/5 backfill curate_dataset over {datasets}")
+    print(f"2/7 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
+    print(f"3/7 backfill curate_dataset over {datasets}")
     token_runs = []
     with dagster_daemon():
         backfill = launch_backfill(datasets)
         runs = follow_backfill(instance, backfill, len(datasets))
         curated = all(r.status.value == "SUCCESS" for r in runs)
         if curated and not args.no_tokenize:
-            print("4/5 train_tokenizers (configured weights, else a short training on the curated clips)")
+            print("4/7 train_tokenizers (configured weights, else a short training on the curated clips)")
             tokens_cfg = {"video_steps": args.video_steps, "trajectory_steps": args.trajectory_steps,
                           "time_budget_s": args.train_budget_s}
             token_runs.append(follow_run(instance, launch_run("train_tokenizers",
                                                               {"resources": {"tokens": {"config": tokens_cfg}}})))
             if token_runs[-1].status.value == "SUCCESS":
-                print(f"5/5 backfill tokenize_dataset over {datasets}")
+                print(f"5/7 backfill tokenize_dataset over {datasets}")
                 token_runs += follow_backfill(instance, launch_backfill(datasets, "tokenize_dataset"), len(datasets))
             if args.pretrain_budget_s > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
-                print(f"6/6 pretrain: tiny EgoM2P for {args.pretrain_budget_s:.0f} s through Dagster Pipes")
+                print(f"6/7 pretrain: tiny EgoM2P for {args.pretrain_budget_s:.0f} s through Dagster Pipes")
                 token_runs.append(follow_run(instance, launch_run("pretrain", pretrain_config(args.pretrain_budget_s))))
+                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval:
+                    print("7/7 evaluate: task-specific models (same token budget each), then every method on held-out clips")
+                    token_runs.append(follow_run(instance, launch_run("evaluate", EVAL_CONFIG)))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
     if token_runs:
@@ -243,6 +253,9 @@ def main(argv=None) -> int:
             for r in token_runs))
         print(token_summary(paths, datasets))
         print(pretrain_summary(paths))
+        report = paths.root / "eval" / "report.md"
+        if report.exists():
+            print("\n" + report.read_text())
     print(f"\ndemo finished in {time.time() - t0:.1f} s. Browse it: make ui  (http://127.0.0.1:3000)")
     return 0 if all(r.status.value == "SUCCESS" for r in runs + token_runs) else 1
 
