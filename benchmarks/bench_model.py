@@ -87,13 +87,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--paper-steps", type=int, default=2)
     ap.add_argument("--dist-tokens", type=int, default=8 * 512 * 2 * 30)
+    ap.add_argument("--bf16", action="store_true", help="also time bf16 autocast (very slow on CPUs without "
+                    "native bf16 matmul: a tiny step did not finish in minutes here)")
     a = ap.parse_args()
     from egom2p.model.config import ModelConfig
     from egom2p.model.testing import write_synthetic_shards
-    steps = [step("tiny", 8, 4, False), step("tiny", 8, 4, True),
-             step("paper", 1, a.paper_steps, False), step("paper", 1, a.paper_steps, True)]
-    for s in steps:
-        print(s, flush=True)
+    plan = [("tiny", 8, 3, False), ("paper", 1, a.paper_steps, False)]
+    plan += [("tiny", 8, 2, True), ("paper", 1, a.paper_steps, True)] if a.bf16 else []
+    steps = []
+    for preset, batch, n, bf16 in plan:
+        steps.append(step(preset, batch, n, bf16))
+        print(steps[-1], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_synthetic_shards(root, ModelConfig.from_preset("tiny"), clips=256, scenes=16)
