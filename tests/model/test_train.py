@@ -151,3 +151,8 @@ def test_deepspeed_two_processes_zero1_on_cpu(tmp_path, data_root):
     model, config = ckpt.load_model(tmp_path / "ds")
     assert config["train"]["engine"] == "deepspeed"
     assert all(torch.isfinite(p).all() for p in model.parameters())
+    # the same run as plain DDP under torchrun: same seed, same data per rank, fp32 → the same losses
+    ddp = _config(tmp_path, data_root, "ddp", engine="torch", workers=0, log_every=2, ckpt_every=5, tokens=64 * 8 * 10)
+    res = _train(ddp, launcher=train_command(LaunchSpec("torchrun", 2), ddp)[:-2])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert [r["loss"] for r in read_metrics(tmp_path / "ddp")] == pytest.approx([r["loss"] for r in rows], rel=1e-4)
