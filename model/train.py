@@ -131,12 +131,13 @@ def run(cfg: TrainConfig, time_budget_s: float = 0.0) -> dict:
     with pipes_session(info.is_main) as pipes:
         rep = Reporter(Path(cfg.out_dir), info.is_main, total, state["step"], cfg.tensorboard, pipes)
         if info.is_main:
-            rep.message(f"{model.num_params() / 1e6:.2f} M params, {total} steps of "
+            rep.message(f"{model.num_params(False) / 1e6:.2f} M params ({model.num_params() / 1e6:.2f} M without "
+                        f"embeddings), {total} steps of "
                         f"{cfg.global_batch(info.world_size)} samples x {tps} tokens, engine {cfg.engine}, "
                         f"world size {info.world_size}, datasets {stream.datasets}"
                         + (f", resumed from {last.name}" if last is not None else ""))
         summary = _loop(engine, loader, cfg, configs, state, (total, warmup, end), info, rep, time_budget_s)
-        summary.update(peak_memory_mb=peak_memory_mb(device), params_M=model.num_params() / 1e6)
+        summary.update(peak_memory_mb=peak_memory_mb(device), params_M=model.num_params(False) / 1e6)
         if info.is_main:
             ckpt.save_weights(engine.module, Path(cfg.out_dir), configs)
             plot = plot_loss(cfg.out_dir)
