@@ -38,5 +38,6 @@ if __name__ == "__main__":
     ap.add_argument("--sequences", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--datasets", default="egogen,egoexo4d", help="comma-separated layouts")
     a = ap.parse_args()
-    make_world(Path(a.root), a.sequences, a.seconds, a.seed)
+    make_world(Path(a.root), a.sequences, a.seconds, a.seed, datasets=tuple(a.datasets.split(",")))

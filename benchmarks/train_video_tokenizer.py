@@ -39,7 +39,8 @@ def recipe(a: argparse.Namespace, steps: int) -> dict:
     from egom2p.tokenizers.video.model import VideoTokenizerConfig
     from egom2p.tokenizers.video.train import VideoLoss
     train = TrainConfig(steps=steps, batch_size=a.batch, lr=a.lr, warmup=a.warmup, weight_decay=1e-4, grad_clip=1.0,
-                        seed=a.seed, time_budget_s=(a.minutes or 100.0) * 60, log_every=10, checkpoint_every=a.checkpoint_every,
+                        seed=a.seed, time_budget_s=(a.minutes or 100.0) * 60, log_every=10,
+                        checkpoint_every=a.checkpoint_every or 150,
                         anneal_to_budget=True)
     return {"model": VideoTokenizerConfig.from_spec(TINY.video).to_dict(), "train": train.to_dict(),
             "loss": VideoLoss(depth_relative=True).to_dict(), "augment": dataclasses.asdict(Augment()), "worlds": []}
@@ -65,16 +66,28 @@ def curve_table(curve: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def make_world_command(root: Path) -> str:
+    """The ``make_world.py`` call that (re)creates an existing world: its datasets and sequence count (seed 11)."""
+    from egom2p.curation.partition import read_index
+    datasets = [d.name for d in sorted((root / "clips").iterdir()) if (d / "index.parquet").exists()]
+    n = max(len({r["sequence_id"] for r in read_index(root / "clips" / d)}) for d in datasets)
+    return f"`.venv/bin/python benchmarks/make_world.py --root {root} --sequences {n} --datasets {','.join(datasets)}`"
+
+
 def report(a, rec, steps_done: int, elapsed: float, curve: list[dict], final: dict, extra: dict | None,
            tid: str, cmd: str) -> None:
     """Rewrite the RESULTS.md section: recipe, data, final held-out numbers against the targets, the curve."""
     t = rec["train"]
     psnr, absrel = final["rgb_psnr_db"], final["depth_absrel"]
     worlds = "; ".join(f"from step {w['from_step']}: `{w['root']}` ({w['sequences']} sequences × {w['seconds']:g} s, "
-                       f"seed {w['seed']}; {w['train_clips']} train clips → {w['train_videos']} rgb+depth videos)"
-                       for w in rec["worlds"])
+                       f"seed {w['seed']}){''.join(f' + {make_world_command(Path(e))}' for e in w.get('extra', []))}: "
+                       f"{w['train_clips']} "
+                       f"train clips → {w['train_videos']} rgb+depth videos" for w in rec["worlds"])
+    runs = "; ".join(f"from step {i['from_step']}: `nice -n 19 .venv/bin/python benchmarks/train_video_tokenizer.py "
+                     f"{' '.join(i['argv'])}`" for i in rec.get("invocations", []))
     body = [
         f"Command: `{cmd}` (resumable: rerunning continues from the checkpoint; `--report` re-evaluates it).",
+        f"Invocations of this run: {runs}." if runs else "",
         f"Machine: {machine()}, torch {torch.__version__}, 1 thread, `nice -n 19`, **shared** with 3 other "
         "workers' jobs (load average 4–7 on 2 cores): the process got a fraction of one core, so wall times "
         "and throughputs are upper bounds.",
@@ -101,7 +114,8 @@ def report(a, rec, steps_done: int, elapsed: float, curve: list[dict], final: di
         body.append(f"All {extra['clips_rgb']} rgb + {extra['clips_depth']} depth held-out clips of the training world: "
                     f"PSNR {extra['rgb_psnr_db']:.2f} dB, depth AbsRel {100 * extra['depth_absrel']:.1f} % "
                     f"(metric {100 * extra['depth_absrel_metric']:.1f} %).")
-    body += ["", "Learning curve (held-out as above; train-clip = 8 fixed training clips on the canonical grid):", "",
+    body += ["", "Learning curve (held-out as above; train-clip = 8 training clips on the canonical grid, the "
+             "overfitting check):", "",
              curve_table(curve)]
     write_section(TITLE, "\n".join(body))
 
@@ -110,6 +124,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--world", default=str(OUT / "world"), help="training world (its train split); made if missing")
     ap.add_argument("--sequences", type=int, default=10)
+    ap.add_argument("--extra-world", action="append", default=[],
+                    help="another (existing) world whose train-split clips join the training data; repeatable")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--run", default=str(OUT / "video_run"))
     ap.add_argument("--minutes", type=float, default=None,
@@ -120,7 +136,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--checkpoint-every", type=int, default=150)
+    ap.add_argument("--checkpoint-every", type=int, default=None,
+                    help="steps between checkpoints + held-out evaluations (default 150; given on a resume, replaces it)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-world", default=str(OUT / "world"),
                     help="world whose held-out clips give the learning curve (bench_tokenizers.py's world)")
@@ -142,24 +159,31 @@ def main(argv=None) -> int:
 
     root = make_world(Path(a.world), a.sequences, a.seconds, seed=11)
     train_f, held_f = split_folders(root)
+    probe = train_f[:: max(1, len(train_f) // 8)][:8]  # fixed training clips of the main world: the overfit check
+    known = {(f.parent.name, f.name) for f in train_f}
+    for extra_root in a.extra_world:  # same seed → same sequences: keep each clip once
+        train_f += [f for f in split_folders(Path(extra_root))[0] if (f.parent.name, f.name) not in known]
     eval_f = split_folders(Path(a.eval_world))[1] if a.eval_world else held_f
     rec_file = run / "recipe.json"
     rec = json.loads(rec_file.read_text()) if rec_file.exists() else recipe(a, a.steps)
-    if a.minutes is not None and rec["train"]["time_budget_s"] != a.minutes * 60:
-        rec["train"]["time_budget_s"] = a.minutes * 60
-        rec_file.write_text(json.dumps(rec, indent=1))
+    for key, value in (("time_budget_s", a.minutes and a.minutes * 60), ("checkpoint_every", a.checkpoint_every)):
+        if value and rec["train"][key] != value:  # resume-free settings (training.py): a rerun may change them
+            rec["train"][key] = value
+    rec_file.write_text(json.dumps(rec, indent=1))
     cfg, train, loss, augment = build(rec)
     bank = VideoBank.from_clips(train_f, cfg.frames, cfg.fps, cfg.resolution)
     ckpt = run / "checkpoint.pt"
     steps_done = load_curve(ckpt)[0] if ckpt.exists() else 0
-    world = {"root": a.world, "sequences": a.sequences, "seconds": a.seconds, "seed": 11,
+    world = {"root": a.world, "sequences": a.sequences, "seconds": a.seconds, "seed": 11, "extra": a.extra_world,
              "train_clips": len(train_f), "train_videos": len(bank)}
     if not rec["worlds"] or {**rec["worlds"][-1], "from_step": 0} != {**world, "from_step": 0}:
         rec["worlds"].append({**world, "from_step": steps_done})  # the data may grow between invocations
         rec_file.write_text(json.dumps(rec, indent=1))
+    if not a.report:  # every invocation's command line, so the RESULTS section can list how to reproduce the run
+        rec.setdefault("invocations", []).append({"from_step": steps_done, "argv": sys.argv[1:] if argv is None else argv})
+        rec_file.write_text(json.dumps(rec, indent=1))
     log(f"step {steps_done}: training on {len(bank)} videos from {len(train_f)} clips of {a.world}; "
         f"curve on {len(eval_f)} held-out clips of {a.eval_world or a.world}")
-    probe = train_f[:: max(1, len(train_f) // 8)][:8]
 
     def on_checkpoint(tok, steps: int) -> dict:
         held = evaluate_video(tok, eval_f)
