@@ -6,7 +6,7 @@ export EGOM2P_DATA ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
 
-.PHONY: setup demo test ui validate bench bench-tokenizers clean
+.PHONY: setup demo test ui validate bench bench-tokenizers bench-model bench-eval clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,12 @@ bench: setup
 
 bench-tokenizers: setup  ## train the tiny tokenizers on a synthetic world, held-out numbers -> RESULTS.md
 	$(VENV)/bin/python benchmarks/bench_tokenizers.py
+
+bench-model: setup  ## training step tokens/s + memory (tiny, paper), launchers, loader -> RESULTS.md
+	$(VENV)/bin/python benchmarks/bench_model.py
+
+bench-eval: setup  ## pretrain + task models + evaluation on the benchmark world -> RESULTS.md
+	$(VENV)/bin/python benchmarks/bench_eval.py
 
 clean:
 	rm -rf data .dagster_home
