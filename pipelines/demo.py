@@ -165,6 +165,13 @@ EVAL_CONFIG = {"ops": {"task_models": {"config": {"pretrained_run": "demo"}},
                        "evaluation": {"config": {"pretrained_run": "demo", "max_clips_per_dataset": 4}}}}
 
 
+def held_out_count(paths, datasets: list[str]) -> int:
+    """Curated clips of val/test sequences over ``datasets`` (what the evaluation can score)."""
+    from egom2p.curation.partition import read_index
+    return sum(r["split"] != "train" for ds in datasets if (paths.clips(ds) / "index.parquet").exists()
+               for r in read_index(paths.clips(ds)))
+
+
 def pretrain_summary(paths) -> str:
     from egom2p.model.reporting import read_metrics
     rows = read_metrics(paths.root / "runs" / "demo")
@@ -242,7 +249,11 @@ def main(argv=None) -> int:
             if args.pretrain_budget_s > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
                 print(f"6/7 pretrain: tiny EgoM2P for {args.pretrain_budget_s:.0f} s through Dagster Pipes")
                 token_runs.append(follow_run(instance, launch_run("pretrain", pretrain_config(args.pretrain_budget_s))))
-                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval:
+                held = held_out_count(paths, datasets)
+                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval and not held:
+                    print("7/7 evaluate skipped: no held-out (val/test) sequence in this world — splits are per "
+                          "sequence (80/10/10); synthesize more, e.g. --sequences 6")
+                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval and held:
                     print("7/7 evaluate: task-specific models (same token budget each), then every method on held-out clips")
                     token_runs.append(follow_run(instance, launch_run("evaluate", EVAL_CONFIG)))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
