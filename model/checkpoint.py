@@ -55,8 +55,9 @@ def load_weights(module: torch.nn.Module, folder: str | Path) -> None:
     """Load ``model.safetensors`` into ``module`` (tied weights restored by the tie itself)."""
     state = load_file(str(Path(folder) / MODEL_FILE))
     missing, unexpected = module.load_state_dict(state, strict=False)
-    tied = {n for n in missing if any(module.state_dict()[n].data_ptr() == module.state_dict()[m].data_ptr()
-                                      for m in state)}
+    own = module.state_dict()
+    saved_ptrs = {own[m].data_ptr() for m in state if m in own}
+    tied = {n for n in missing if own[n].data_ptr() in saved_ptrs}
     if set(missing) - tied or unexpected:
         raise ValueError(f"checkpoint {folder} does not match the model: missing {sorted(set(missing) - tied)}, "
                          f"unexpected {sorted(unexpected)}")

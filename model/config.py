@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,10 +30,7 @@ class ModalitySpec:
 
     @property
     def n_tokens(self) -> int:
-        n = 1
-        for d in self.token_shape:
-            n *= d
-        return n
+        return math.prod(self.token_shape)
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,7 @@ def mean_train_inverse_depth(paths: DataPaths, limit: int = 16) -> float:
 def speed(agg: dict) -> dict[str, float]:
     """s/clip for all four tasks: the multitask model vs the sum of the specialists (task models + VO)."""
     multi = sum(v["seconds"] for k, v in agg.items() if k[1] == "EgoM2P")
-    special = sum(v["seconds"] for k, v in agg.items() if k[1] == "task-specific" and k[0] != "camera_tracking")
-    special += agg.get(("camera_tracking", "OpenCV VO"), {}).get("seconds", 0.0)
-    special += agg.get(("camera_tracking", "task-specific"), {}).get("seconds", 0.0)
+    special = sum(v["seconds"] for k, v in agg.items() if k[1] in ("task-specific", "OpenCV VO"))
     return {"multitask_s_per_clip": multi, "specialists_s_per_clip": special,
             "specialists_over_multitask": special / multi if multi else float("nan")}
 

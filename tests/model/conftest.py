@@ -42,15 +42,6 @@ def _seeded():
 
 
 @pytest.fixture
-def one_thread():
-    """Tiny matmuls: one thread is faster than two on the busy shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
 def make_batch():
     """``random_batch`` (tests cannot import conftest under --import-mode=importlib)."""
     return random_batch
