@@ -40,7 +40,7 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
     paths, ds = data.paths(), context.partition_key
     if not paths.raw(ds).is_dir():
         raise dg.Failure(f"no raw folder {paths.raw(ds)}")
-    rows = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(), context.log.info)
+    rows = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(ds), context.log.info)
     bad = [r for r in rows if r["problem"]]
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": len(rows), "path": dg.MetadataValue.path(str(paths.inventory(ds))),
@@ -56,9 +56,9 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
           description="30 FPS timeline, rectified square frames, 2 s clips (rgb.mp4 + metric arrays).")
 def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
     paths, ds = data.paths(), context.partition_key
-    result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(), context.log.info)
+    result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(ds), context.log.info)
     return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_clips(ds)),
-                                          "curation_config": dg.MetadataValue.json(curation.config().to_dict())})
+                                          "curation_config": dg.MetadataValue.json(curation.config(ds).to_dict())})
 
 
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[clips], kinds={"numpy"},
@@ -88,7 +88,7 @@ def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation
     paths, ds = data.paths(), context.partition_key
     quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
     result = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds), ds,
-                                 curation.config(), quarantined, context.log.info)
+                                 curation.config(ds), quarantined, context.log.info)
     folders = [paths.clips(ds) / r["clip_id"] for r in sorted(result.rows, key=lambda r: r["clip_id"])]
     preview = partition_preview(folders)
     meta = _stage_metadata(result, paths.clips(ds))

@@ -36,8 +36,16 @@ def clip_id(sequence_id: str, k: int) -> str:
     return f"{clean}-{k:04d}"
 
 
+# evaluation sets (PAPER.md: HOI4D, ASE, ADT are post-training/evaluation data): every sequence is ``test``
+# and a sequence shorter than one clip is curated as one padded clip (``allow_short``) instead of quarantined
+EVALUATION_DATASETS = frozenset({"adt"})
+
+
 def split_of(dataset: str, sequence_id: str) -> str:
-    """Deterministic per-sequence split (never per clip): 80 % train, 10 % val, 10 % test."""
+    """Deterministic per-sequence split (never per clip): 80 % train, 10 % val, 10 % test; every sequence
+    of an evaluation dataset (``EVALUATION_DATASETS``) is ``test``."""
+    if dataset in EVALUATION_DATASETS:
+        return "test"
     h = int(hashlib.sha1(f"{dataset}/{sequence_id}".encode()).hexdigest()[:8], 16) % 100
     return "train" if h < 80 else ("val" if h < 90 else "test")
 

@@ -1,7 +1,8 @@
 """``make demo``: the whole graph on the embedded synthetic world, with a printed summary.
 
 1. synthesizes each demo dataset's native layout into ``$EGOM2P_DATA/raw/<dataset>`` (skipped when the
-   folder already holds the same synthesis settings);
+   folder already holds the same synthesis settings) and links the real ADT sample (``../shared/reference/adt``, when present) as the ``adt`` partition —
+   an evaluation dataset: every sequence is ``test``, a sequence shorter than a clip is one padded clip;
 2. registers one ``datasets`` partition per raw folder (the sensor's logic);
 3. starts the Dagster daemon and launches a **backfill** of ``curate_dataset`` over all dataset
    partitions — one queued run per partition, each run on the multiprocess executor — and follows it;
@@ -32,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-# the eight pretraining layouts (ADT is an evaluation set: `--datasets ...,adt` adds it)
+# the eight pretraining layouts; ADT (an evaluation set) is added from the real sample when present
 DEMO_DATASETS = ("egogen", "egoexo4d", "holoassist", "hot3d_aria", "hot3d_quest3", "h2o", "taco", "arctic")
 
 
@@ -56,6 +57,31 @@ def synthesize(paths, datasets, sequences: int, seconds: float, seed: int) -> No
             shutil.rmtree(staging, ignore_errors=True)
             raise
         print(f"  {name}: {sequences} sequences x {seconds:g} s in {time.time() - t:.1f} s")
+
+
+def default_reference() -> Path:
+    """``$EGOM2P_REFERENCE``, else ``../shared/reference`` next to the checkout (real dataset samples)."""
+    return Path(os.environ.get("EGOM2P_REFERENCE", Path(__file__).resolve().parents[1].parent / "shared" / "reference"))
+
+
+def link_reference_adt(paths, reference: Path) -> list[str]:
+    """``data/raw/adt/<sequence>`` → symlinks to the real ADT sample(s) in ``reference/adt`` (their licence
+    forbids copies; ADT is an evaluation dataset: split ``test``, short sequences curated as padded clips).
+    Returns the linked sequence names ([] when the reference is absent)."""
+    src = reference / "adt"
+    seqs = sorted(p for p in src.iterdir() if (p / "video.vrs").exists()) if src.is_dir() else []
+    if not seqs:
+        return []
+    raw = paths.raw("adt")
+    if raw.exists() and not all(p.is_symlink() for p in raw.iterdir() if not p.name.startswith(".")):
+        shutil.rmtree(raw)                # a synthesized adt folder from an earlier demo
+    raw.mkdir(parents=True, exist_ok=True)
+    for p in seqs:
+        link = raw / p.name
+        if not (link.is_symlink() and link.resolve() == p.resolve()):
+            link.unlink(missing_ok=True)
+            link.symlink_to(p.resolve(), target_is_directory=True)
+    return [p.name for p in seqs]
 
 
 def register_partitions(instance, data) -> list[str]:
@@ -213,6 +239,10 @@ def main(argv=None) -> int:
     ap.add_argument("--train-budget-s", type=float, default=60.0, help="wall-clock cap per tokenizer training, 0 = none")
     ap.add_argument("--no-tokenize", action="store_true", help="stop after curation")
     ap.add_argument("--no-eval", action="store_true", help="skip the task models and the evaluation")
+    ap.add_argument("--reference", type=Path, default=None,
+                    help="real dataset samples (default $EGOM2P_REFERENCE, else ../shared/reference): the ADT "
+                         "sample there is linked as the `adt` partition and evaluated (reported, not trained on)")
+    ap.add_argument("--no-reference", action="store_true", help="leave the real ADT sample out")
     ap.add_argument("--pretrain-budget-s", type=float, default=120.0,
                     help="wall-clock budget of the tiny pretraining run, 0 = skip pretraining")
     args = ap.parse_args(argv)
@@ -227,7 +257,14 @@ def main(argv=None) -> int:
     t0 = time.time()
     print(f"EgoM2P demo — data root {paths.root}, Dagster home {os.environ['DAGSTER_HOME']}")
     print("1/7 synthesizing native layouts")
-    synthesize(paths, datasets, args.sequences, args.seconds, args.seed)
+    synthesize(paths, [d for d in datasets if d != "adt" or args.no_reference], args.sequences, args.seconds,
+               args.seed)
+    if not args.no_reference:
+        linked = link_reference_adt(paths, args.reference or default_reference())
+        if linked and "adt" not in datasets:
+            datasets.append("adt")
+        print(f"  adt: real sample(s) linked from the reference folder: {linked}" if linked
+              else "  adt: no real sample in the reference folder (--reference DIR), left out")
     instance = dg.DagsterInstance.get()
     new = register_partitions(instance, data)
     print(f"2/7 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")

@@ -5,6 +5,7 @@ import dagster as dg
 
 from egom2p.curation.config import CurationConfig
 from egom2p.curation.depth_annotators import AnnotatorSettings, resolve_annotator_name
+from egom2p.curation.partition import EVALUATION_DATASETS
 from egom2p.paths import DataPaths
 
 
@@ -21,7 +22,8 @@ class CurationSettings(dg.ConfigurableResource):
 
     preset: ``tiny`` | ``paper`` (sets the default clip side = 2 x tokenizer resolution)
     clip_resolution: square clip side in pixels, 0 = preset default
-    allow_short: curate sequences shorter than one clip as one padded clip (evaluation data)
+    allow_short: curate sequences shorter than one clip as one padded clip (always on for the evaluation
+        datasets, ``EVALUATION_DATASETS``: ADT)
     depth_annotator: pseudo-depth for clips without ground truth: ``auto`` (default: ``none`` when no
         weights are configured, else ``rollingdepth`` if that package is importable, else
         ``marigold-rolling``) | ``none`` (leave missing) | ``rollingdepth`` | ``marigold-rolling``
@@ -55,6 +57,7 @@ class CurationSettings(dg.ConfigurableResource):
         """``depth_annotator`` with ``auto`` resolved."""
         return resolve_annotator_name(self.depth_annotator, self.annotator_settings())
 
-    def config(self) -> CurationConfig:
+    def config(self, dataset: str = "") -> CurationConfig:
+        """The curation config of one dataset partition."""
         return CurationConfig(preset=self.preset, clip_resolution=self.clip_resolution,
-                              allow_short=self.allow_short)
+                              allow_short=self.allow_short or dataset in EVALUATION_DATASETS)

@@ -86,13 +86,29 @@ def ground_truth(task: Task, clip: EvalClip, video_cfg) -> np.ndarray:
     return np.asarray(a, np.float64)
 
 
-def score(task: Task, pred: np.ndarray, gt: np.ndarray, clip: EvalClip) -> dict[str, float]:
+def scored_length(task: Task, clip: EvalClip, video_cfg) -> int:
+    """How many samples of the task's target grid hold real (not padded) frames: a short sequence of an
+    evaluation dataset (ADT) is one clip padded with its last frame, ``valid_frames`` < 60 in its meta.
+    Video targets count tokenizer-grid frames; gaze/camera count clip samples. 0 = nothing to score."""
+    valid = int(clip.meta.get("valid_frames") or 0) or None
+    if task.target in ("rgb", "depth"):
+        idx = V.frame_indices(video_cfg.frames, video_cfg.fps)
+        n = len(idx) if valid is None else int((idx < valid).sum())
+        return n if task.target == "depth" or n >= 2 else 0   # video: frame 0 is the conditioning frame
+    n = len(clip.array(task.target)) if valid is None else valid
+    return n if task.target == "gaze" or n >= 2 else 0
+
+
+def score(task: Task, pred: np.ndarray, gt: np.ndarray, clip: EvalClip, n: int | None = None) -> dict[str, float]:
+    """The task's metrics of one clip over its first ``n`` samples (``scored_length``; None = all)."""
+    if n is not None:
+        pred, gt = np.asarray(pred)[:n], np.asarray(gt)[:n]
     if task.target == "gaze":
         side = int(clip.meta.get("side", 0)) or None
         K = metrics.clip_intrinsics(clip.meta) if "intrinsics" in clip.meta else None
         return metrics.gaze_metrics(pred, gt, K=K, side=side)
     if task.target == "camera":
-        return metrics.camera_metrics(pred, gt)
+        return metrics.camera_metrics(pred, gt, delta=min(metrics.RTE_DELTA, len(gt) - 1))
     if task.target == "depth":
         return metrics.depth_metrics(pred, gt, clip.meta.get("depth_normalization"))
     return metrics.video_metrics(pred, gt, start=1)   # frame 0 is the conditioning frame
@@ -194,6 +210,11 @@ def evaluate(clips: list[EvalClip], methods: list[Method], video_cfg, batch_size
     rows, examples = [], []
     for task in TASKS.values():
         todo = [c for c in clips if task.available(c.present)]
+        lengths = {c.key: scored_length(task, c, video_cfg) for c in todo}
+        short = [c.key for c in todo if not lengths[c.key]]
+        if short:
+            log(f"{task.name}: {len(short)} clip(s) too short to score ({', '.join(short[:3])})")
+        todo = [c for c in todo if lengths[c.key]]
         if not todo:
             log(f"{task.name}: no held-out clip has {task.inputs} and {task.target}")
             continue
@@ -208,7 +229,7 @@ def evaluate(clips: list[EvalClip], methods: list[Method], video_cfg, batch_size
                 secs = (time.perf_counter() - t) / len(batch)
                 for c, p, g in zip(batch, preds, gts[s:s + batch_size]):
                     rows.append({"task": task.name, "method": m.name, "dataset": c.dataset, "key": c.key,
-                                 "seconds": secs, **score(task, np.asarray(p), g, c)})
+                                 "seconds": secs, **score(task, np.asarray(p), g, c, lengths[c.key])})
                 if s == 0:
                     examples.append({"task": task.name, "method": m.name, "key": batch[0].key, "pred": preds[0],
                                      "gt": gts[0]})

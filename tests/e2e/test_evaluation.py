@@ -2,6 +2,8 @@
 models → evaluation report with every method and plots."""
 from __future__ import annotations
 
+import importlib.util
+
 import dagster as dg
 import pytest
 
@@ -15,24 +17,31 @@ SMALL = dict(dim=32, encoder_depth=1, decoder_depth=1, heads=2, input_budget=64,
 
 @pytest.mark.slow
 def test_evaluation_asset_reports_every_task_and_method(tmp_path, monkeypatch):
+    """With the real ADT sample present (``../shared/reference``), it joins as the evaluation-only ``adt``
+    partition: a 3-frame sequence curated as one padded clip, never trained on, scored on its real frames."""
     from egom2p.assets import model as model_assets
+    from egom2p.paths import DataPaths
+    from egom2p.pipelines.demo import default_reference, link_reference_adt
     from egom2p.synth.layouts import LAYOUTS
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     root = tmp_path / "data"
     for ds in ("egogen", "egoexo4d"):
         LAYOUTS[ds](root / "raw" / ds, sequences=4, seconds=2.2, seed=3, progress=False)
+    with_adt = importlib.util.find_spec("projectaria_tools") is not None and \
+        bool(link_reference_adt(DataPaths(root), default_reference()))
+    datasets = ["egogen", "egoexo4d"] + (["adt"] if with_adt else [])
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(datasets_partitions.name, ["egogen", "egoexo4d"])
+    instance.add_dynamic_partitions(datasets_partitions.name, datasets)
     resources = {"data": DataRoot(root=str(root)), "curation": CurationSettings(clip_resolution=64),
                  "tokens": TokenizerSettings(video_steps=2, trajectory_steps=5, trajectory_sampled_clips=0,
                                              time_budget_s=20),
                  "pipes_subprocess_client": dg.PipesSubprocessClient()}
     curation = [defs.get_assets_def(k) for k in ("raw_inventory", "clips", "depth_labels", "normalized_clips")]
-    for ds in ("egogen", "egoexo4d"):
+    for ds in datasets:
         assert dg.materialize(curation, partition_key=ds, instance=instance, resources=resources).success
     toks = [defs.get_assets_def(k) for k in ("video_tokenizer", "trajectory_tokenizers")]
     assert dg.materialize(toks, instance=instance, resources=resources).success
-    for ds in ("egogen", "egoexo4d"):
+    for ds in datasets:
         assert dg.materialize([defs.get_assets_def("token_shards")], partition_key=ds, instance=instance,
                               resources=resources).success
     original = model_assets.PretrainConfig.train_config
@@ -56,3 +65,8 @@ def test_evaluation_asset_reports_every_task_and_method(tmp_path, monkeypatch):
     assert ev["clips"].value > 0 and ev["specialists_over_multitask"].value > 0
     assert "data:image/png;base64" in ev["plot_camera_tracking"].value
     assert meta["task_models"]["tokens_per_task"].value > 0
+    if with_adt:   # the real sample is reported per dataset for the tasks its 3 real frames can score
+        for task in ("gaze_estimation", "camera_tracking", "depth_estimation"):
+            section = report.split(f"## {task}", 1)[1].split("\n## ", 1)[0]
+            assert "| EgoM2P | adt | 1 |" in section and "| trivial | adt | 1 |" in section
+        assert "| adt |" not in report.split("## video_generation", 1)[1].split("\n## ", 1)[0]
