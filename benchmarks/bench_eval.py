@@ -1,7 +1,7 @@
 """Evaluation benchmark: tokenize the benchmark world, pretrain the tiny multitask EgoM2P for a time budget,
 train the four task-specific models on the same token budget, evaluate everything on held-out clips.
 
-    .venv/bin/python benchmarks/bench_eval.py --budget-s 240 \
+    .venv/bin/python benchmarks/bench_eval.py --tokens 1400000 [--budget-s S] \
         [--video-checkpoint benchmarks/out/video_run/checkpoint.pt] [--gaze DIR] [--camera DIR]
 
 World: ``benchmarks/out/world`` (``make_world.py``: egogen + egoexo4d, 10 sequences × 8 s each).
@@ -42,7 +42,9 @@ def video_from_checkpoint(path: Path):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget-s", type=float, default=240.0, help="pretraining wall-clock budget")
+    ap.add_argument("--budget-s", type=float, default=0.0, help="pretraining wall-clock cap (0 = none)")
+    ap.add_argument("--tokens", type=int, default=1_400_000,
+                    help="pretraining length in tokens (the cosine schedule ends there; each task model gets the same)")
     ap.add_argument("--video-checkpoint", default=str(OUT / "video_run" / "checkpoint.pt"))
     ap.add_argument("--gaze", default=str(OUT / "tokenizers" / "trajectory-4e8722715262"))
     ap.add_argument("--camera", default=str(OUT / "tokenizers" / "trajectory-e7e347db7a7a"))
@@ -76,7 +78,7 @@ def main() -> None:
     for ds in datasets:
         tokenize_dataset(paths, ds, toks, TINY)
     tok_s = time.time() - t0
-    base = TrainConfig(out_dir=str(root / "runs" / "bench"), data_root=str(root), tokens=50_000_000, batch_size=8,
+    base = TrainConfig(out_dir=str(root / "runs" / "bench"), data_root=str(root), tokens=a.tokens, batch_size=8,
                        lr=1e-3, warmup_tokens=200_000, workers=1, log_every=10, ckpt_every=200, resume=False,
                        tensorboard=False)
     multi = run(base, a.budget_s)
@@ -88,7 +90,8 @@ def main() -> None:
         run(cfg)
         specialists[name] = cfg.out_dir
     res = run_evaluation(root, base.out_dir, specialists, max_per_dataset=a.max_clips)
-    body = [f"Command: `.venv/bin/python benchmarks/bench_eval.py --budget-s {a.budget_s:.0f}` — machine: {machine()} "
+    cmd = f"--tokens {a.tokens}" + (f" --budget-s {a.budget_s:.0f}" if a.budget_s else "")
+    body = [f"Command: `.venv/bin/python benchmarks/bench_eval.py {cmd}` — machine: {machine()} "
             "(shared with other jobs while it ran).", "",
             f"World `benchmarks/out/world` (egogen + egoexo4d, 10 sequences × 8 s). Tokenizers: video from "
             f"`{a.video_checkpoint}`, gaze `{a.gaze}`, camera `{a.camera}`. Tokenization {tok_s:.0f} s.",

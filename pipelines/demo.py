@@ -11,7 +11,7 @@
    make it longer) and follows it;
 5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions;
 6. launches the ``pretrain`` run (``pretrained_model``: the tiny EgoM2P trained through Dagster Pipes for
-   ``--pretrain-budget-s`` seconds) and follows it;
+   ``--pretrain-tokens`` tokens) and follows it;
 7. launches the ``evaluate`` run (``task_models``: one task-specific model per task with the same token
    budget; ``evaluation``: every method on the held-out clips) and follows it;
 8. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards,
@@ -181,10 +181,13 @@ def follow_backfill(instance, backfill_id: str, expected: int, timeout_s: float 
     raise TimeoutError(f"backfill {backfill_id} did not finish within {timeout_s} s")
 
 
-def pretrain_config(budget_s: float) -> dict:
-    """Launchpad config of the demo's pretraining run (a fresh run folder each time: resume=false)."""
-    return {"ops": {"pretrained_model": {"config": {"run_name": "demo", "tokens": 3_000_000, "resume": False,
-                                                    "time_budget_s": budget_s, "ckpt_every": 50, "workers": 1}}}}
+def pretrain_config(tokens: int, budget_s: float = 0.0) -> dict:
+    """Launchpad config of the demo's pretraining run: ``tokens`` long (warm-up 10 %, the cosine schedule
+    ends there; the task models get the same tokens), ``budget_s`` a wall-clock cap (0 = none); a fresh
+    run folder each time (resume=false)."""
+    return {"ops": {"pretrained_model": {"config": {
+        "run_name": "demo", "tokens": tokens, "warmup_tokens": tokens // 10, "resume": False,
+        "time_budget_s": budget_s, "ckpt_every": 50, "workers": 1}}}}
 
 
 EVAL_CONFIG = {"ops": {"task_models": {"config": {"pretrained_run": "demo"}},
@@ -230,7 +233,9 @@ def summary(paths, datasets: list[str], instance) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--datasets", default=",".join(DEMO_DATASETS), help="comma-separated synthetic layouts")
+    ap.add_argument("--datasets", default="", help="comma-separated layouts (default: the eight pretraining "
+                    "datasets + adt when the real ADT sample is found); `adt` links the real sample when present, "
+                    "else synthesizes the ADT layout")
     ap.add_argument("--sequences", type=int, default=2, help="sequences per dataset")
     ap.add_argument("--seconds", type=float, default=4.5, help="seconds per sequence")
     ap.add_argument("--seed", type=int, default=0)
@@ -242,9 +247,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", type=Path, default=None,
                     help="real dataset samples (default $EGOM2P_REFERENCE, else ../shared/reference): the ADT "
                          "sample there is linked as the `adt` partition and evaluated (reported, not trained on)")
-    ap.add_argument("--no-reference", action="store_true", help="leave the real ADT sample out")
-    ap.add_argument("--pretrain-budget-s", type=float, default=120.0,
-                    help="wall-clock budget of the tiny pretraining run, 0 = skip pretraining")
+    ap.add_argument("--no-reference", action="store_true", help="never link the real ADT sample")
+    ap.add_argument("--pretrain-tokens", type=int, default=120_000,
+                    help="length of the tiny pretraining run in tokens (≈ 30 steps of 8 × 512), 0 = skip "
+                         "pretraining and evaluation")
+    ap.add_argument("--pretrain-budget-s", type=float, default=0.0, help="wall-clock cap of that run, 0 = none")
     args = ap.parse_args(argv)
     import dagster as dg
 
@@ -253,18 +260,16 @@ def main(argv=None) -> int:
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     data = DataRoot()
     paths = data.paths()
-    datasets = [d for d in args.datasets.split(",") if d]
+    reference = None if args.no_reference else (args.reference or default_reference())
+    has_adt = reference is not None and (reference / "adt").is_dir()
+    datasets = [d for d in args.datasets.split(",") if d] or [*DEMO_DATASETS] + (["adt"] if has_adt else [])
     t0 = time.time()
     print(f"EgoM2P demo — data root {paths.root}, Dagster home {os.environ['DAGSTER_HOME']}")
     print("1/7 synthesizing native layouts")
-    synthesize(paths, [d for d in datasets if d != "adt" or args.no_reference], args.sequences, args.seconds,
-               args.seed)
-    if not args.no_reference:
-        linked = link_reference_adt(paths, args.reference or default_reference())
-        if linked and "adt" not in datasets:
-            datasets.append("adt")
-        print(f"  adt: real sample(s) linked from the reference folder: {linked}" if linked
-              else "  adt: no real sample in the reference folder (--reference DIR), left out")
+    linked = link_reference_adt(paths, reference) if "adt" in datasets and reference is not None else []
+    if linked:
+        print(f"  adt: the real sample(s) {linked} linked from {reference / 'adt'} (evaluation only)")
+    synthesize(paths, [d for d in datasets if d != "adt" or not linked], args.sequences, args.seconds, args.seed)
     instance = dg.DagsterInstance.get()
     new = register_partitions(instance, data)
     print(f"2/7 partitions registered: {new or 'none new'}; all: {instance.get_dynamic_partitions('datasets')}")
@@ -283,9 +288,10 @@ def main(argv=None) -> int:
             if token_runs[-1].status.value == "SUCCESS":
                 print(f"5/7 backfill tokenize_dataset over {datasets}")
                 token_runs += follow_backfill(instance, launch_backfill(datasets, "tokenize_dataset"), len(datasets))
-            if args.pretrain_budget_s > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
-                print(f"6/7 pretrain: tiny EgoM2P for {args.pretrain_budget_s:.0f} s through Dagster Pipes")
-                token_runs.append(follow_run(instance, launch_run("pretrain", pretrain_config(args.pretrain_budget_s))))
+            if args.pretrain_tokens > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
+                print(f"6/7 pretrain: tiny EgoM2P for {args.pretrain_tokens:,} tokens through Dagster Pipes")
+                token_runs.append(follow_run(instance, launch_run(
+                    "pretrain", pretrain_config(args.pretrain_tokens, args.pretrain_budget_s))))
                 held = held_out_count(paths, datasets)
                 if token_runs[-1].status.value == "SUCCESS" and not args.no_eval and not held:
                     print("7/7 evaluate skipped: no held-out (val/test) sequence in this world — splits are per "

@@ -77,7 +77,7 @@ def run_evaluation(root: str | Path, model_dir: str | Path, task_model_dirs: dic
     rows, examples = evaluate(clips, methods, video_cfg, batch_size, log)
     agg = aggregate(rows)
     sp = speed(agg)
-    text = markdown(rows, "EgoM2P evaluation (held-out synthetic clips)")
+    text = markdown(rows, "EgoM2P evaluation (held-out clips)")
     text += (f"\nSpeed, all four tasks on one clip: EgoM2P {sp['multitask_s_per_clip']:.2f} s vs specialists "
              f"(task-specific models + OpenCV VO) {sp['specialists_s_per_clip']:.2f} s → "
              f"{sp['specialists_over_multitask']:.2f}×.\n")

@@ -72,7 +72,7 @@ def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
     shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", tmp_path / "home" / "dagster.yaml")
     out = subprocess.run([sys.executable, "-m", "egom2p.pipelines.demo", "--sequences", "1", "--seconds", "2.2",
                           "--datasets", "egogen,egoexo4d", "--video-steps", "3", "--trajectory-steps", "10",
-                          "--train-budget-s", "20", "--pretrain-budget-s", "15", "--no-eval"],
+                          "--train-budget-s", "20", "--pretrain-tokens", "8192", "--no-eval"],
                          env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "egogen=SUCCESS" in out.stdout and "egoexo4d=SUCCESS" in out.stdout
