@@ -51,7 +51,7 @@ def add_reference_adt(paths) -> list[str]:
         return []
     linked = link_reference_adt(paths, default_reference())
     if linked and not (paths.clips("adt") / "index.parquet").exists():
-        curate(paths, "adt", CurationConfig(preset="tiny", allow_short=True))
+        curate(paths, "adt", CurationConfig(preset="tiny").for_dataset("adt"))
     return linked
 
 

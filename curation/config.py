@@ -37,5 +37,11 @@ class CurationConfig:
     def side(self) -> int:
         return self.clip_resolution or get_preset(self.preset).clip_resolution
 
+    def for_dataset(self, dataset: str) -> "CurationConfig":
+        """This config for one dataset: an evaluation dataset (``partition.EVALUATION_DATASETS``: ADT)
+        always curates a too-short sequence as one padded clip."""
+        from .partition import EVALUATION_DATASETS
+        return dataclasses.replace(self, allow_short=True) if dataset in EVALUATION_DATASETS else self
+
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "side": self.side}

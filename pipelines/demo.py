@@ -292,13 +292,14 @@ def main(argv=None) -> int:
                 print(f"6/7 pretrain: tiny EgoM2P for {args.pretrain_tokens:,} tokens through Dagster Pipes")
                 token_runs.append(follow_run(instance, launch_run(
                     "pretrain", pretrain_config(args.pretrain_tokens, args.pretrain_budget_s))))
-                held = held_out_count(paths, datasets)
-                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval and not held:
-                    print("7/7 evaluate skipped: no held-out (val/test) sequence in this world — splits are per "
-                          "sequence (80/10/10); synthesize more, e.g. --sequences 6")
-                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval and held:
-                    print("7/7 evaluate: task-specific models (same token budget each), then every method on held-out clips")
-                    token_runs.append(follow_run(instance, launch_run("evaluate", EVAL_CONFIG)))
+                if token_runs[-1].status.value == "SUCCESS" and not args.no_eval:
+                    if not held_out_count(paths, datasets):
+                        print("7/7 evaluate skipped: no held-out (val/test) sequence in this world — splits are "
+                              "per sequence (80/10/10); synthesize more, e.g. --sequences 6")
+                    else:
+                        print("7/7 evaluate: task-specific models (same token budget each), then every method on "
+                              "held-out clips")
+                        token_runs.append(follow_run(instance, launch_run("evaluate", EVAL_CONFIG)))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
     if token_runs:

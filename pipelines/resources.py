@@ -5,7 +5,6 @@ import dagster as dg
 
 from egom2p.curation.config import CurationConfig
 from egom2p.curation.depth_annotators import AnnotatorSettings, resolve_annotator_name
-from egom2p.curation.partition import EVALUATION_DATASETS
 from egom2p.paths import DataPaths
 
 
@@ -60,4 +59,4 @@ class CurationSettings(dg.ConfigurableResource):
     def config(self, dataset: str = "") -> CurationConfig:
         """The curation config of one dataset partition."""
         return CurationConfig(preset=self.preset, clip_resolution=self.clip_resolution,
-                              allow_short=self.allow_short or dataset in EVALUATION_DATASETS)
+                              allow_short=self.allow_short).for_dataset(dataset)
