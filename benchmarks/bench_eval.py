@@ -113,7 +113,8 @@ def main() -> None:
     res = run_evaluation(root, base.out_dir, specialists, max_per_dataset=a.max_clips)
     cmd = f"--tokens {a.tokens}" + (f" --budget-s {a.budget_s:.0f}" if a.budget_s else "")
     body = [f"Command: `.venv/bin/python benchmarks/bench_eval.py {cmd}` — machine: {machine()} "
-            "(shared with other jobs while it ran).", "",
+            "(shared with other jobs while it ran)."
+            + (" Evaluation re-run on those trained runs with `--eval-only`." if a.eval_only else ""), "",
             f"World `benchmarks/out/world` (egogen + egoexo4d, 10 sequences × 8 s). Tokenizers: video from "
             f"`{a.video_checkpoint}`, gaze `{a.gaze}`, camera `{a.camera}`. Tokenization {tok_s:.0f} s.",
             f"Multitask tiny EgoM2P: {steps} steps, {tokens / 1e6:.2f} M tokens in {train_s:.0f} s "

@@ -22,7 +22,9 @@ Only numpy and the synthetic world are needed (no video, no ray casting per fram
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,3 +147,47 @@ def sample_trajectories(n: int, seed: int, cfg: SamplerConfig = SamplerConfig())
         have += len(c)
         j += 1
     return np.concatenate(cams)[:n], np.concatenate(gazes)[:n]
+
+
+def redraw_gaze(motion: EgoMotion, rng: np.random.Generator) -> EgoMotion:
+    """A copy of ``motion`` with the same world, head track and blinks but freshly drawn gaze events
+    (which targets are fixated, where on them, for how long): another gaze history equally likely under
+    the model given everything a camera could see. ``motion`` itself is left unchanged."""
+    other = copy.copy(motion)
+    other.events = motion._gaze_events(rng)
+    other._starts = np.array([e.t0 for e in other.events])
+    return other
+
+
+def gaze_predictability(n_sequences: int, seed: int, redraws: int = 16,
+                        cfg: SamplerConfig = SamplerConfig()) -> dict[str, float]:
+    """How well *any* predictor that sees the scene can estimate synthetic gaze (the task's ceiling).
+
+    Gaze fixations are drawn at random among the visible salient targets (:mod:`.motion`), so the video
+    determines the gaze only up to that draw. For each sequence the true gaze (draw 0) is compared with:
+    ``center`` (0.5, 0.5); ``mean`` the per-frame mean of ``redraws`` other draws on the same world and head
+    track (≈ the conditional mean, the best a deterministic L2 predictor can do); ``sample`` one other draw
+    (what a perfect *generative* model that outputs a sample scores). Errors are mean Euclidean distances in
+    fractions of the image width over valid true frames. Returns the three errors and the ratios
+    ``center / mean`` and ``center / sample`` (× better than the centre baseline)."""
+    errs: dict[str, list[np.ndarray]] = {"center": [], "mean": [], "sample": []}
+    for j in range(n_sequences):
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+        world = make_world(str(cfg.kinds[int(rng.integers(len(cfg.kinds)))]), rng)
+        phase = float(rng.uniform(0.0, 1.0 / cfg.gaze_hz)) if cfg.gaze_hz > 0 else 0.0
+        motion = make_motion(world, cfg.seconds, rng)
+        truth = motion_clips(motion, cfg, phase)[1]
+        draws = np.stack([motion_clips(redraw_gaze(motion, rng), cfg, phase)[1] for _ in range(redraws + 1)])
+        ok = np.isfinite(truth).all(-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames (blinks in every draw)
+            mean = np.nanmean(draws[1:], axis=0)
+        mean = np.where(np.isfinite(mean), mean, 0.5)           # no draw valid there: fall back to the centre
+        sample = np.where(np.isfinite(draws[0]), draws[0], 0.5)
+        for name, pred in (("center", np.full_like(truth, 0.5)), ("mean", mean), ("sample", sample)):
+            errs[name].append(np.linalg.norm(pred - truth, axis=-1)[ok])
+    out = {f"{k}_error": float(np.concatenate(v).mean()) for k, v in errs.items()}
+    out["frames"] = float(sum(len(v) for v in errs["center"]))
+    out["center_over_mean"] = out["center_error"] / out["mean_error"]
+    out["center_over_sample"] = out["center_error"] / out["sample_error"]
+    return out
