@@ -19,10 +19,13 @@ GROUP = "evaluation"
 
 class TaskModelsConfig(dg.Config):
     """pretrained_run: run folder name under data/runs whose budget and config the specialists copy;
-    tokens: 0 = the tokens that run consumed; time_budget_s: cap per specialist (0 = none)."""
+    tokens: 0 = the tokens that run consumed; time_budget_s: cap per specialist (0 = none);
+    parallel: specialists trained at once, each in its own process with cores / parallel threads
+    (1 = one after another in the step's process)."""
     pretrained_run: str = "tiny"
     tokens: int = 0
     time_budget_s: float = 0.0
+    parallel: int = 2
 
 
 def _run_dir(root: Path, name: str) -> Path:
@@ -35,8 +38,8 @@ def _run_dir(root: Path, name: str) -> Path:
 @dg.asset(group_name=GROUP, deps=[dg.AssetKey("pretrained_model")], kinds={"pytorch"},
           description="Task-specific EgoM2P baselines: same architecture and token budget, one task each.")
 def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, data: DataRoot) -> dg.MaterializeResult:
+    from egom2p.model.parallel_runs import run_many
     from egom2p.model.reporting import read_metrics
-    from egom2p.model.train import run
     from egom2p.model.train_config import TrainConfig
     from egom2p.tasks.registry import TASKS
     root = data.paths().root
@@ -44,13 +47,15 @@ def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, dat
     base = TrainConfig.from_dict(json.loads((src / "config.json").read_text())["train"])
     rows = read_metrics(src)
     tokens = config.tokens or (rows[-1]["tokens"] if rows else base.tokens)
-    meta = {"tokens_per_task": tokens}
-    for name, task in TASKS.items():
-        cfg = dataclasses.replace(base, task=task.spec, tokens=int(tokens), resume=False, tensorboard=False,
-                                  out_dir=str(root / "runs" / f"{config.pretrained_run}-{name}"), workers=0,
-                                  max_steps=0)
-        context.log.info(f"training {name} ({task.spec}) for {tokens} tokens → {cfg.out_dir}")
-        summary = run(cfg, config.time_budget_s)
+    meta = {"tokens_per_task": tokens, "parallel": config.parallel}
+    cfgs = {name: dataclasses.replace(base, task=task.spec, tokens=int(tokens), resume=False, tensorboard=False,
+                                      out_dir=str(root / "runs" / f"{config.pretrained_run}-{name}"), workers=0,
+                                      max_steps=0)
+            for name, task in TASKS.items()}
+    context.log.info(f"training {len(cfgs)} task models ({', '.join(t.spec for t in TASKS.values())}) for {tokens} "
+                     f"tokens each, {config.parallel} at a time")
+    summaries = run_many(list(cfgs.values()), config.time_budget_s, config.parallel, log=context.log.info)
+    for (name, cfg), summary in zip(cfgs.items(), summaries):
         meta[f"{name}_final_loss"] = float(summary["final_loss"])
         meta[f"{name}_steps"] = int(summary["step"])
         meta[f"{name}_path"] = dg.MetadataValue.path(cfg.out_dir)

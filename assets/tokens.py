@@ -17,9 +17,9 @@ from egom2p.pipelines.partitions import datasets_partitions
 from egom2p.pipelines.resources import DataRoot
 from egom2p.pipelines.resources_tokens import TokenizerSettings
 from egom2p.presets import get_preset
-from egom2p.tokenizers import store
-from egom2p.tokenizers.preview import trajectory_preview, video_preview
-from egom2p.tokenizers.tokenize import tokenize_dataset
+
+# torch-heavy modules are imported inside the assets: every Dagster process (webserver, daemon, each run and
+# each step) loads this code location, and torch + vector-quantize-pytorch cost ~3.5 s per process.
 
 GROUP = "tokenizers"
 CLIPS = dg.AssetKey("normalized_clips")
@@ -45,6 +45,8 @@ def _numbers(metrics: dict) -> dict:
 @dg.asset(group_name=GROUP, deps=[CLIPS], kinds={"pytorch", "safetensors"},
           description="Cosmos-style discrete causal video tokenizer (rgb + depth): configured weights, else trained.")
 def video_tokenizer(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
+    from egom2p.tokenizers import store
+    from egom2p.tokenizers.preview import video_preview
     from egom2p.tokenizers.video.model import VideoTokenizerConfig
     from egom2p.tokenizers.video.train import evaluate_video, load_videos, train_video_tokenizer
     paths, preset = data.paths(), get_preset(tokens.preset)
@@ -74,6 +76,8 @@ def video_tokenizer(context: dg.AssetExecutionContext, data: DataRoot, tokens: T
 @dg.asset(group_name=GROUP, deps=[CLIPS], kinds={"pytorch", "safetensors"},
           description="Gaze and camera trajectory VQ-VAEs (60 samples → 30 tokens): configured weights, else trained.")
 def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
+    from egom2p.tokenizers import store
+    from egom2p.tokenizers.preview import trajectory_preview
     from egom2p.tokenizers.trajectory.features import FEATURE_DIMS
     from egom2p.tokenizers.trajectory.model import TrajectoryConfig
     from egom2p.tokenizers.trajectory.train import evaluate_trajectory, load_arrays, train_trajectory_tokenizer
@@ -118,6 +122,8 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
           deps=[CLIPS, video_tokenizer, trajectory_tokenizers],
           description="WebDataset token shards of one dataset: tokens/<tokenizer_id>/<modality>/<dataset>/ + manifest.")
 def token_shards(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
+    from egom2p.tokenizers import store
+    from egom2p.tokenizers.tokenize import tokenize_dataset
     paths, ds, preset = data.paths(), context.partition_key, get_preset(tokens.preset)
     if not (paths.clips(ds) / "index.parquet").exists():
         raise dg.Failure(f"no curated clips for {ds} ({paths.clips(ds)}); materialize normalized_clips first")

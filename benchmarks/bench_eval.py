@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="leave out the real ADT sample")
     a = ap.parse_args()
     torch.set_num_threads(2)
+    from egom2p.model.parallel_runs import run_many
     from egom2p.model.reporting import read_metrics
     from egom2p.model.train import run
     from egom2p.model.train_config import TrainConfig
@@ -103,13 +104,12 @@ def main() -> None:
         run(base, a.budget_s)
     rows = read_metrics(base.out_dir)
     tokens, steps, train_s = rows[-1]["tokens"], rows[-1]["step"], rows[-1]["seconds"]
-    specialists = {}
-    for name, task in TASKS.items():
-        cfg = dataclasses.replace(base, task=task.spec, tokens=int(tokens), out_dir=str(root / "runs" / f"bench-{name}"),
-                                  warmup_tokens=min(base.warmup_tokens, int(tokens) // 10))
-        if not a.eval_only:
-            run(cfg)
-        specialists[name] = cfg.out_dir
+    cfgs = {name: dataclasses.replace(base, task=task.spec, tokens=int(tokens), out_dir=str(root / "runs" / f"bench-{name}"),
+                                      warmup_tokens=min(base.warmup_tokens, int(tokens) // 10))
+            for name, task in TASKS.items()}
+    if not a.eval_only:
+        run_many(list(cfgs.values()), parallel=2)
+    specialists = {name: cfg.out_dir for name, cfg in cfgs.items()}
     res = run_evaluation(root, base.out_dir, specialists, max_per_dataset=a.max_clips)
     cmd = f"--tokens {a.tokens}" + (f" --budget-s {a.budget_s:.0f}" if a.budget_s else "")
     body = [f"Command: `.venv/bin/python benchmarks/bench_eval.py {cmd}` — machine: {machine()} "

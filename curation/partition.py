@@ -17,6 +17,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from egom2p import io
+from egom2p.presets import EVALUATION_DATASETS  # noqa: F401 - re-exported for curation
 
 from .sequence import SequenceError
 from .tables import QUARANTINE_SCHEMA, read_rows, write_rows
@@ -36,9 +37,8 @@ def clip_id(sequence_id: str, k: int) -> str:
     return f"{clean}-{k:04d}"
 
 
-# evaluation sets (PAPER.md: HOI4D, ASE, ADT are post-training/evaluation data): every sequence is ``test``
-# and a sequence shorter than one clip is curated as one padded clip (``allow_short``) instead of quarantined
-EVALUATION_DATASETS = frozenset({"adt"})
+# evaluation sets (``egom2p.presets.EVALUATION_DATASETS``): every sequence is ``test`` and a sequence shorter
+# than one clip is curated as one padded clip (``allow_short``) instead of quarantined
 
 
 def split_of(dataset: str, sequence_id: str) -> str:

@@ -5,7 +5,8 @@
    an evaluation dataset: every sequence is ``test``, a sequence shorter than a clip is one padded clip;
 2. registers one ``datasets`` partition per raw folder (the sensor's logic);
 3. starts the Dagster daemon and launches a **backfill** of ``curate_dataset`` over all dataset
-   partitions — one queued run per partition, each run on the multiprocess executor — and follows it;
+   partitions — one queued run per partition (two at a time), its chained steps in the run's process — and
+   follows it;
 4. launches the ``train_tokenizers`` run (video + trajectory tokenizers: the configured weights, else a
    short training on the curated clips — ``--video-steps`` / ``--trajectory-steps`` / ``--train-budget-s``
    make it longer) and follows it;

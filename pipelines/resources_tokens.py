@@ -1,9 +1,12 @@
 """Tokenizer settings (editable in the Launchpad): which weights to load, else how to train them."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
-from egom2p.tokenizers.training import TrainConfig
+if TYPE_CHECKING:  # torch-free at import: every Dagster process loads this code location
+    from egom2p.tokenizers.training import TrainConfig
 
 
 class TokenizerSettings(dg.ConfigurableResource):
@@ -39,6 +42,7 @@ class TokenizerSettings(dg.ConfigurableResource):
     tokenize_batch: int = 8
 
     def train_config(self, kind: str) -> TrainConfig:
+        from egom2p.tokenizers.training import TrainConfig
         video = kind == "video"
         return TrainConfig(steps=self.video_steps if video else self.trajectory_steps,
                            batch_size=self.batch_size_video if video else self.batch_size_trajectory,

@@ -16,7 +16,7 @@ from egom2p.paths import DataPaths
 from . import baselines
 from .evaluate import EvalClip, ModelMethod, OracleMethod, TrivialMethod, VOMethod, evaluate, held_out_clips
 from .registry import TASKS
-from .report import aggregate, markdown, plot_examples, ratio_vs_trivial
+from .report import aggregate, markdown, plot_examples, ratio_vs_trivial, targeted
 
 
 def load_tokenizers(paths: DataPaths, preset) -> tuple[dict, dict[str, str]]:
@@ -87,7 +87,7 @@ def run_evaluation(root: str | Path, model_dir: str | Path, task_model_dirs: dic
     io.write_parquet(out / "results.parquet", pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows]))
     return {"report_path": str(out / "report.md"), "clips": len(clips), "rows": len(rows), "report": text,
             "plots": [str(p) for p in plots], **sp,
-            "vs_trivial": {m: ratio_vs_trivial(agg, m) for m in ("EgoM2P", "task-specific")},
+            "vs_trivial": {m: ratio_vs_trivial(aggregate(targeted(rows)), m) for m in ("EgoM2P", "task-specific")},
             "main": {f"{t}/{m}": v[TASKS[t].main_metric] for (t, m), v in agg.items()}}
 
 

@@ -36,3 +36,15 @@ def test_wheel_contains_every_subpackage_and_imports(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     files = res.stdout.split()
     assert len(files) == 3 and all(f.startswith(str(site)) for f in files), res.stdout
+
+
+def test_code_location_loads_without_torch():
+    """Every Dagster process (webserver, daemon, each run and each step) imports the code location; torch +
+    vector-quantize-pytorch would add ~3.5 s to each (the demo spawns ~60), so assets import them lazily."""
+    code = ("import sys, egom2p.pipelines.definitions as d; "
+            "assert d.defs.get_job_def('curate_dataset'); "
+            "heavy = sorted(m for m in ('torch', 'vector_quantize_pytorch', 'einx') if m in sys.modules); "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"the code location imports {out.stdout.strip()} at load time"

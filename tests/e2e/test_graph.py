@@ -1,5 +1,5 @@
 """End to end: the Dagster graph on a micro synthetic world (in-process), the sensor, and the demo's
-backfill through the real CLI and multiprocess executor."""
+backfill through the real CLI and daemon (one run process per partition)."""
 from __future__ import annotations
 
 import os
@@ -66,7 +66,7 @@ def test_graph_materializes_both_partitions(world):
 
 @pytest.mark.slow
 def test_demo_backfill_runs_the_graph(tmp_path, monkeypatch):
-    """The demo command on a micro world: real backfill, one run per partition, multiprocess executor."""
+    """The demo command on a micro world: real backfill, one run per partition."""
     env = {**os.environ, "EGOM2P_DATA": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
     shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", tmp_path / "home" / "dagster.yaml")

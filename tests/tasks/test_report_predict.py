@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from egom2p.tasks import predict as P
-from egom2p.tasks.report import aggregate, markdown, ratio_vs_trivial
+from egom2p.tasks.report import aggregate, markdown, ratio_vs_trivial, targeted
 from egom2p.tasks.run import speed
 
 
@@ -20,15 +20,18 @@ def test_aggregate_means_and_ratio_vs_trivial():
             _row("camera_tracking", "trivial", "a", ate_m=0.8, rte_m=0.05, rre_deg=2.0),
             _row("video_generation", "EgoM2P", "a", psnr=30.0, ssim=0.9),
             _row("video_generation", "trivial", "a", psnr=20.0, ssim=0.5),
-            _row("camera_tracking", "tokenizer oracle", "a", ate_m=0.05, rte_m=0.01, rre_deg=1.0)]
-    agg = aggregate(rows)
+            _row("camera_tracking", "tokenizer oracle", "a", ate_m=0.05, rte_m=0.01, rre_deg=1.0),
+            _row("camera_tracking", "EgoM2P", "adt", ate_m=9.0, rte_m=0.01, rre_deg=1.0)]   # reported, not targeted
+    agg = aggregate(targeted(rows))
     assert agg[("camera_tracking", "EgoM2P")]["ate_m"] == pytest.approx(0.2)
     assert agg[("camera_tracking", "EgoM2P")]["clips"] == 2
+    assert aggregate(rows)[("camera_tracking", "EgoM2P")]["clips"] == 3
     assert aggregate(rows, by_dataset=True)[("camera_tracking", "EgoM2P", "b")]["rre_deg"] == pytest.approx(3.0)
     r = ratio_vs_trivial(agg, "EgoM2P")
     assert r["camera_tracking"] == pytest.approx(4.0) and r["video_generation"] == pytest.approx(1.5)
     text = markdown(rows)
-    assert "| EgoM2P | **all** | 2 | 0.2 | 0.02 | 2 | 0.500 |" in text and "| EgoM2P | b | 1 |" in text
+    assert "| EgoM2P | **all** | 3 | 3.133 | 0.01667 | 1.667 | 0.500 |" in text and "| EgoM2P | b | 1 |" in text
+    assert "| EgoM2P | adt | 1 | 9 |" in text and "adt (evaluation only) is reported above, not targeted" in text
     assert "EgoM2P vs trivial (main metric, × better): camera_tracking 4.00×, video_generation 1.50×" in text
     assert "tokenizer oracle vs trivial (main metric, × better): camera_tracking 16.00× — the ceiling" in text
 
