@@ -89,8 +89,13 @@ def _cell(metrics: dict, key: str) -> str:
 def report(results: dict, cmd: str, info: str) -> str:
     """The RESULTS.md section: command, machine, data, a numbers-vs-targets table, codebook and speed."""
     sets = ["held-out curated", "held-out sampled", "train sampled"]
-    lines = [f"Command: `{cmd}`", f"Machine: {machine()} (shared with other jobs; CPU contended, so CPU seconds "
-             "are given next to wall time)", info,
+    runs = [f"- {m}: `{r.get('command', cmd)}`" + (f" ({r['train_clips']} training clips, {r['threads']} torch "
+                                                      f"thread{'s' if r['threads'] > 1 else ''})"
+                                                      if "train_clips" in r else "")
+            for m, r in results.items()]
+    lines = ["Commands (each tokenizer keeps the numbers of its own latest run):", *runs,
+             f"Machine: {machine()} (shared with other jobs at times, so CPU seconds are given next to wall time)",
+             info,
              "Metrics (`tokenizers/trajectory/features.py`): camera ATE = RMSE over all frames of the position error "
              "of the clip's poses relative to its first frame (metres, no alignment); rotation = mean geodesic angle "
              "between reconstructed and true rotations; gaze = mean Euclidean error over valid samples in fractions "
@@ -129,6 +134,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--only", default="camera,gaze")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")
+    ap.add_argument("--report", action="store_true", help="rewrite the RESULTS.md section from the stored results")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     from egom2p.tokenizers.trajectory.train import load_arrays
@@ -140,20 +146,21 @@ def main(argv=None) -> int:
     held = dict(zip(("camera", "gaze"), sampled_clips(a.held_clips, 1, kinds)))
     store = OUT / "trajectory_results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
-    for m in a.only.split(","):
+    cmd = ".venv/bin/python benchmarks/bench_trajectory.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    for m in ([] if a.report else a.only.split(",")):
         log(f"== {m}")
         steps = getattr(a, f"{m}_steps")
         evals = {"held-out curated": load_arrays(held_folders, m), "held-out sampled": list(held[m]),
                  "train sampled": list(train[m][:a.held_clips])}
-        results[m] = run(m, Recipe(steps, a.batch, a.lr), train[m], evals, log)
+        results[m] = {**run(m, Recipe(steps, a.batch, a.lr), train[m], evals, log), "command": cmd.strip(),
+                      "train_clips": a.train_clips, "threads": a.threads}
         log(json.dumps(results[m]["eval"], indent=1))
         store.write_text(json.dumps(results, indent=1))
     curated = {m: results[m]["eval"].get("held-out curated", {}).get("clips", 0) for m in results}
-    info = (f"Training: {a.train_clips} motion-sampled clips (world kinds {a.kinds}, seed 0), tiny preset "
+    info = (f"Training: motion-sampled clips (world kinds {a.kinds}, seed 0), tiny preset "
             f"(dim 128, depth 2, heads 4), AdamW, warm-up 50 + cosine, batch {a.batch}, lr {a.lr:g}, no augmentation. "
             f"Held-out curated: val/test clips of the benchmark world (egogen + egoexo4d, 10 sequences × 8 s, "
             f"seed 11): {curated}. Held-out sampled: {a.held_clips} clips, seed 1.")
-    cmd = ".venv/bin/python benchmarks/bench_trajectory.py " + " ".join(argv if argv is not None else sys.argv[1:])
     write_section("Trajectory tokenizers (tiny, motion-sampled training)", report(results, cmd.strip(), info))
     return 0
 
