@@ -140,14 +140,15 @@ def main(argv=None) -> int:
     from egom2p.tokenizers.trajectory.train import load_arrays
     log = lambda s: print(s, flush=True)  # noqa: E731
     kinds = tuple(a.kinds.split(","))
-    root = make_world(Path(a.world), 10, 8.0, seed=11)
-    _, held_folders = split_folders(root)
-    train = dict(zip(("camera", "gaze"), sampled_clips(a.train_clips, 0, kinds)))
-    held = dict(zip(("camera", "gaze"), sampled_clips(a.held_clips, 1, kinds)))
     store = OUT / "trajectory_results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
     cmd = ".venv/bin/python benchmarks/bench_trajectory.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    for m in ([] if a.report else a.only.split(",")):
+    only = [] if a.report else a.only.split(",")
+    if only:
+        _, held_folders = split_folders(make_world(Path(a.world), 10, 8.0, seed=11))
+        train = dict(zip(("camera", "gaze"), sampled_clips(a.train_clips, 0, kinds)))
+        held = dict(zip(("camera", "gaze"), sampled_clips(a.held_clips, 1, kinds)))
+    for m in only:
         log(f"== {m}")
         steps = getattr(a, f"{m}_steps")
         evals = {"held-out curated": load_arrays(held_folders, m), "held-out sampled": list(held[m]),

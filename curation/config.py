@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from egom2p.presets import CLIP_FPS, CLIP_FRAMES, get_preset
+from egom2p.presets import CLIP_FPS, CLIP_FRAMES, EVALUATION_DATASETS, get_preset
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,8 @@ class CurationConfig:
         return self.clip_resolution or get_preset(self.preset).clip_resolution
 
     def for_dataset(self, dataset: str) -> "CurationConfig":
-        """This config for one dataset: an evaluation dataset (``partition.EVALUATION_DATASETS``: ADT)
-        always curates a too-short sequence as one padded clip."""
-        from .partition import EVALUATION_DATASETS
+        """This config for one dataset: an evaluation dataset (``EVALUATION_DATASETS``: ADT) always
+        curates a too-short sequence as one padded clip."""
         return dataclasses.replace(self, allow_short=True) if dataset in EVALUATION_DATASETS else self
 
     def to_dict(self) -> dict:

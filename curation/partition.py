@@ -17,7 +17,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from egom2p import io
-from egom2p.presets import EVALUATION_DATASETS  # noqa: F401 - re-exported for curation
+from egom2p.presets import EVALUATION_DATASETS
 
 from .sequence import SequenceError
 from .tables import QUARANTINE_SCHEMA, read_rows, write_rows
@@ -37,8 +37,6 @@ def clip_id(sequence_id: str, k: int) -> str:
     return f"{clean}-{k:04d}"
 
 
-# evaluation sets (``egom2p.presets.EVALUATION_DATASETS``): every sequence is ``test`` and a sequence shorter
-# than one clip is curated as one padded clip (``allow_short``) instead of quarantined
 
 
 def split_of(dataset: str, sequence_id: str) -> str:

@@ -130,6 +130,15 @@ def motion_clips(motion: EgoMotion, cfg: SamplerConfig, gaze_phase: float = 0.0)
     return cams.astype(np.float32), gaze.reshape(k, F, 2).astype(np.float32)
 
 
+def sampled_sequence(seed: int, j: int, cfg: SamplerConfig) -> tuple[EgoMotion, float, np.random.Generator]:
+    """Sequence ``j`` of ``seed``: its motion (random world of ``cfg.kinds``, ``cfg.seconds`` long), the eye
+    tracker's sample phase (s) and the generator, left where the draw ended (further draws are independent)."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
+    world = make_world(str(cfg.kinds[int(rng.integers(len(cfg.kinds)))]), rng)
+    phase = float(rng.uniform(0.0, 1.0 / cfg.gaze_hz)) if cfg.gaze_hz > 0 else 0.0
+    return make_motion(world, cfg.seconds, rng), phase, rng
+
+
 def sample_trajectories(n: int, seed: int, cfg: SamplerConfig = SamplerConfig()) -> tuple[np.ndarray, np.ndarray]:
     """``n`` clips from fresh random worlds and motions → camera (n, 60, 4, 4) OpenCV c2w relative to
     frame 0 (metres) and gaze (n, 60, 2) normalized image coordinates (NaN invalid), float32.
@@ -138,10 +147,8 @@ def sample_trajectories(n: int, seed: int, cfg: SamplerConfig = SamplerConfig())
     ``SeedSequence([seed, crc32(layout), k])`` streams; different seeds give independent sets."""
     cams, gazes, have, j = [], [], 0, 0
     while have < n:
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
-        world = make_world(str(cfg.kinds[int(rng.integers(len(cfg.kinds)))]), rng)
-        phase = float(rng.uniform(0.0, 1.0 / cfg.gaze_hz)) if cfg.gaze_hz > 0 else 0.0
-        c, g = motion_clips(make_motion(world, cfg.seconds, rng), cfg, phase)
+        motion, phase, _ = sampled_sequence(seed, j, cfg)
+        c, g = motion_clips(motion, cfg, phase)
         cams.append(c)
         gazes.append(g)
         have += len(c)
@@ -172,10 +179,7 @@ def gaze_predictability(n_sequences: int, seed: int, redraws: int = 16,
     ``center / mean`` and ``center / sample`` (× better than the centre baseline)."""
     errs: dict[str, list[np.ndarray]] = {"center": [], "mean": [], "sample": []}
     for j in range(n_sequences):
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), j]))
-        world = make_world(str(cfg.kinds[int(rng.integers(len(cfg.kinds)))]), rng)
-        phase = float(rng.uniform(0.0, 1.0 / cfg.gaze_hz)) if cfg.gaze_hz > 0 else 0.0
-        motion = make_motion(world, cfg.seconds, rng)
+        motion, phase, rng = sampled_sequence(seed, j, cfg)
         truth = motion_clips(motion, cfg, phase)[1]
         draws = np.stack([motion_clips(redraw_gaze(motion, rng), cfg, phase)[1] for _ in range(redraws + 1)])
         ok = np.isfinite(truth).all(-1)
