@@ -68,11 +68,13 @@ def camera_sweep(clips: dict[str, np.ndarray], log) -> dict:
     from scipy.spatial.transform import Rotation
 
     from egom2p.tokenizers.bounds import camera_transform_code
+    from egom2p.tokenizers.trajectory.features import camera_errors
     out = {}
     for kind, cams in clips.items():
         end = cams[:, -1].astype(np.float64)
         motion = {"clips": len(cams), "median_translation_m": float(np.median(np.linalg.norm(end[:, :3, 3], axis=-1))),
-                  "median_rotation_deg": float(np.degrees(np.median(Rotation.from_matrix(end[:, :3, :3]).magnitude())))}
+                  "median_rotation_deg": float(np.degrees(np.median(Rotation.from_matrix(end[:, :3, :3]).magnitude()))),
+                  "static": camera_errors(np.tile(np.eye(4), cams.shape[:2] + (1, 1)), cams)}  # (ATE m, rot °)
         points = []
         for step_m, step_deg in CAMERA_STEPS:
             points.append({"step_m": step_m, "step_deg": step_deg, **camera_transform_code(cams, step_m, step_deg)})
@@ -102,19 +104,32 @@ def report(video: dict, camera: dict, tok: dict, info: str) -> str:
         lines.append(f"| {codec} | {at_budget(rb, rp, vb):.2f} dB | {at_budget(db, da, vb):.1f} % | "
                      f"{_bits_at(rp, rb, 28.0):.0f} | {_bits_at([-a for a in da], db, -5.0):.0f} |")
     lines.append(f"| **tiny tokenizer** (measured) | {tok.get('rgb', '21.85')} dB | {tok.get('depth', '18.9')} % | — | — |")
+    best_rgb = max(at_budget(*zip(*r["rgb"]), vb) for r in video.values())
+    best_depth = min(at_budget(*zip(*[(b, 100 * a) for b, a in r["depth"]]), vb) for r in video.values())
+    lines += ["", f"Reading: the best codec reaches {best_rgb:.2f} dB RGB at the tokenizer's budget, so the 28 dB target "
+              + ("asks the tokenizer to beat every codec here" if best_rgb < 28 else "is within what a codec reaches")
+              + f"; depth reaches {best_depth:.1f} % AbsRel, so the 5 % target "
+              + ("is within the budget (the tokenizer's gap is training, not bits)" if best_depth <= 5 else
+                 "asks the tokenizer to beat every codec here") + "."]
     lines += ["", "Sweeps (mean payload bits per clip → mean RGB PSNR dB / depth AbsRel %): " + "; ".join(
         f"{c}: " + ", ".join(f"{b:.0f}→{p:.1f}" for b, p in r["rgb"]) + " / "
         + ", ".join(f"{b:.0f}→{100 * a:.1f}" for b, a in r["depth"]) for c, r in video.items()), "",
-        "| camera clips | median motion in 2 s | transform code at 240 bits: ATE / rotation | bits to reach 1 cm and 0.5° | "
-        "tokenizer (measured) |", "|---|---|---|---|---|"]
+        "| camera clips | median motion in 2 s | static camera: ATE / rotation | transform code at 240 bits: ATE / rotation | "
+        "bits to reach 1 cm and 0.5° | tokenizer (measured) |", "|---|---|---|---|---|---|"]
     for kind, r in camera.items():
         m, pts = r["motion"], r["points"]
         bits = [p["bits"] for p in pts]
         ate = at_budget(bits, [100 * p["ate_m"] for p in pts], cb)
         rot = at_budget(bits, [p["rot_deg"] for p in pts], cb)
         lines.append(f"| {kind} ({m['clips']}) | {100 * m['median_translation_m']:.1f} cm, {m['median_rotation_deg']:.0f}° | "
+                     f"{100 * m['static'][0]:.2f} cm / {m['static'][1]:.2f}° | "
                      f"{ate:.2f} cm / {rot:.2f}° | {bits_to_meet(pts):.0f} | {tok.get('camera_' + kind, '—')} |")
-    lines += ["", "Camera sweeps (step cm / deg → bits, ATE cm, rotation °): " + "; ".join(
+    verdict = {k: "meets" if bits_to_meet(r["points"]) <= cb else "misses" for k, r in camera.items()}
+    lines += ["", f"Reading: at {cb:.0f} bits an ideal transform code "
+              + ", ".join(f"{v} 1 cm / 0.5° on {k} clips" for k, v in verdict.items())
+              + " (room: walking and turning the head; tabletop: seated, hands at a table); the learned tokenizer's "
+              "numbers are in the last column.", "",
+              "Camera sweeps (step cm / deg → bits, ATE cm, rotation °): " + "; ".join(
         f"{kind}: " + ", ".join(f"{100 * p['step_m']:.0f}/{p['step_deg']:g} → {p['bits']:.0f}, {100 * p['ate_m']:.2f}, "
                                 f"{p['rot_deg']:.2f}" for p in r["points"]) for kind, r in camera.items())]
     return "\n".join(lines)
@@ -135,22 +150,29 @@ def main(argv=None) -> int:
     ap.add_argument("--world", default=str(OUT / "world"), help="benchmark world (built by make_world.py if absent)")
     ap.add_argument("--room-clips", type=int, default=8000, help="room clips (bench_trajectory's training set)")
     ap.add_argument("--tabletop-clips", type=int, default=2000)
+    ap.add_argument("--report", action="store_true",
+                    help="rewrite the RESULTS.md section from out/rate_bound.json and the tokenizers' latest numbers")
     a = ap.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
-    t0 = time.time()
-    _, held = split_folders(make_world(Path(a.world), 10, 8.0, seed=11))
-    rgb, depth = held_videos(held)
-    video = video_sweep(rgb, depth, log)
-    clips = {"room": sampled_clips(a.room_clips, 0, ("room",))[0],
-             "tabletop": sampled_clips(a.tabletop_clips, 0, ("tabletop",))[0]}
-    camera = camera_sweep(clips, log)
+    t0, store = time.time(), OUT / "rate_bound.json"
+    if a.report:
+        run = json.loads(store.read_text())
+    else:
+        _, held = split_folders(make_world(Path(a.world), 10, 8.0, seed=11))
+        rgb, depth = held_videos(held)
+        video = video_sweep(rgb, depth, log)
+        clips = {"room": sampled_clips(a.room_clips, 0, ("room",))[0],
+                 "tabletop": sampled_clips(a.tabletop_clips, 0, ("tabletop",))[0]}
+        cmd = ".venv/bin/python benchmarks/bench_rate_bound.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        run = {"video": video, "camera": camera_sweep(clips, log), "command": cmd.strip(), "seconds": time.time() - t0,
+               "clips": [len(rgb), len(depth)]}
+        store.write_text(json.dumps(run, indent=1))
+    video, camera, (n_rgb, n_depth) = run["video"], run["camera"], run["clips"]
     tok = measured_tokenizers()
-    (OUT / "rate_bound.json").write_text(json.dumps({"video": video, "camera": camera}, indent=1))
-    cmd = ".venv/bin/python benchmarks/bench_rate_bound.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    info = (f"Command: `{cmd.strip()}` ({time.time() - t0:.0f} s)\nMachine: {machine()}, {ffmpeg_version()}\n"
-            f"Clips: {len(rgb)} rgb + {len(depth)} depth held-out clips of the benchmark world (the video tokenizer's "
-            f"evaluation set and metrics); camera: motion-sampled clips, seed 0 (room = the camera tokenizer's "
-            f"training distribution). Codecs and the transform code: `tokenizers/bounds.py`.")
+    info = (f"Command: `{run['command']}` ({run['seconds']:.0f} s)\nMachine: {machine()}, {ffmpeg_version()}\n"
+            f"Clips: {n_rgb} rgb + {n_depth} depth held-out clips of the benchmark world (the video tokenizer's "
+            f"evaluation set and metrics); camera: motion-sampled clips, seed 0, of the two world kinds the pipeline's "
+            f"camera tokenizer trains on (`assets/tokens.py`). Codecs and the transform code: `tokenizers/bounds.py`.")
     write_section("Tokenizer targets against the bit budget (issue 5)", report(video, camera, tok, info))
     return 0
 
@@ -160,9 +182,13 @@ def measured_tokenizers() -> dict:
     out = {}
     traj = OUT / "trajectory_results.json"
     if traj.exists():
-        ev = json.loads(traj.read_text()).get("camera", {}).get("eval", {}).get("held-out sampled")
-        if ev:
-            out["camera_room"] = f"{100 * ev['camera_ate_m']:.2f} cm / {ev['camera_rot_deg']:.2f}°"
+        cam = json.loads(traj.read_text()).get("camera", {})
+        evals = cam.get("eval", {})
+        for kind in ("room", "tabletop"):
+            ev = evals.get(f"held-out sampled {kind}") or (evals.get("held-out sampled") if cam.get("kinds", "room") == kind else None)
+            if ev:
+                out[f"camera_{kind}"] = (f"{100 * ev['camera_ate_m']:.2f} cm / {ev['camera_rot_deg']:.2f}° "
+                                         f"(trained on {cam.get('kinds', 'room')})")
     meta = OUT / "video_tokenizer_tiny" / "metrics.json"
     if meta.exists():
         m = json.loads(meta.read_text())
