@@ -12,6 +12,7 @@ Training length is in steps (not wall time: the CPU is shared); CPU seconds of t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -37,6 +38,7 @@ class Recipe:
     batch_size: int = 64
     lr: float = 2e-3
     warmup: int = 50
+    compand_m: float = 0.0  # camera translation companding scale (m); 0 = linear features (the paper)
 
 
 def sampled_clips(n: int, seed: int, kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +60,8 @@ def train_modality(modality: str, arrays: np.ndarray, recipe: Recipe, log) -> tu
     from egom2p.tokenizers.trajectory.model import TrajectoryConfig
     from egom2p.tokenizers.trajectory.train import train_trajectory_tokenizer
     from egom2p.tokenizers.training import TrainConfig
-    cfg = TrajectoryConfig.from_spec(TINY.trajectory, modality, FEATURE_DIMS[modality])
+    cfg = dataclasses.replace(TrajectoryConfig.from_spec(TINY.trajectory, modality, FEATURE_DIMS[modality]),
+                              compand_m=recipe.compand_m if modality == "camera" else 0.0)
     tcfg = TrainConfig(steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr, warmup=recipe.warmup,
                        log_every=max(1, recipe.steps // 20))
     wall, cpu = time.time(), time.process_time()
@@ -134,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--only", default="camera,gaze")
+    ap.add_argument("--compand", type=float, default=0.0,
+                    help="camera: translation companding scale in metres (0 = linear features, the paper)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")
     ap.add_argument("--report", action="store_true", help="rewrite the RESULTS.md section from the stored results")
     a = ap.parse_args(argv)
@@ -156,7 +161,7 @@ def main(argv=None) -> int:
         evals = {"held-out curated": load_arrays(held_folders, m),
                  **{"held-out sampled" + (f" {k}" if len(kinds) > 1 else ""): list(held[k][m]) for k in kinds},
                  "train sampled": list(train[m][:a.held_clips])}
-        results[m] = {**run(m, Recipe(steps, a.batch, a.lr), train[m], evals, log), "command": cmd.strip(),
+        results[m] = {**run(m, Recipe(steps, a.batch, a.lr, compand_m=a.compand), train[m], evals, log), "command": cmd.strip(),
                       "train_clips": a.train_clips, "threads": a.threads, "kinds": a.kinds}
         log(json.dumps(results[m]["eval"], indent=1))
         store.write_text(json.dumps(results, indent=1))

@@ -100,7 +100,7 @@ class TrajectoryClipTokenizer:
         return [conv(a) for a in x]
 
     def save(self, folder: str | os.PathLike, metrics: dict | None = None) -> str:
-        extra = {"normalizer": {"mean": list(self.normalizer.mean), "std": list(self.normalizer.std)}}
+        extra = {"normalizer": self.normalizer.to_dict()}
         self.tokenizer_id = artifacts.save_artifact(folder, TRAJECTORY_KIND, self.cfg.to_dict(),
                                                     self.model.state_dict(), extra=extra, metrics=metrics)
         return self.tokenizer_id
@@ -121,8 +121,7 @@ def load_tokenizer(folder: str | os.PathLike, device: str = "cpu"):
         cfg = TrajectoryConfig.from_dict(meta["config"])
         model = TrajectoryVQVAE(cfg)
         model.load_state_dict(state)
-        n = meta["extra"]["normalizer"]
-        return TrajectoryClipTokenizer(model, F.Normalizer(tuple(n["mean"]), tuple(n["std"])), meta["tokenizer_id"])
+        return TrajectoryClipTokenizer(model, F.Normalizer.from_dict(meta["extra"]["normalizer"]), meta["tokenizer_id"])
     raise ValueError(f"{folder}: unknown tokenizer kind {meta['kind']!r}")
 
 

@@ -69,12 +69,31 @@ def test_gaze_nan_frames_are_masked_out_of_the_loss():
     assert F.gaze_error(F.features_to_gaze(x), g) == 0.0
 
 
-def test_thirty_tokens_from_256_codes_and_artifact_round_trip(tmp_path):
+def test_companded_normalizer_round_trip_and_resolution():
+    x = np.stack([F.camera_features(_camera(s)) for s in range(4)]) * np.r_[np.ones(6), 3.0 * np.ones(3)]
+    lin = F.Normalizer.fit(x)
+    comp = F.Normalizer.fit(x, compand=(0.0,) * 6 + (0.05,) * 3)
+    for n in (lin, comp):
+        np.testing.assert_allclose(n.inverse(n(x)), x, atol=1e-5)
+        assert F.Normalizer.from_dict(n.to_dict()) == n
+    assert "compand" not in lin.to_dict()  # linear artifacts keep their stored form (and tokenizer ids)
+    np.testing.assert_allclose(comp(x)[..., :6], lin(x)[..., :6], atol=1e-6)  # rotation channels untouched
+    # 1 cm of translation spans more normalized units companded: centimetre motions keep resolution
+    step = np.zeros((1, 1, 9))
+    step[..., 6:] = 0.01
+    gain = lambda n: float(np.abs(n(step) - n(np.zeros_like(step)))[..., 6:].min())  # noqa: E731
+    assert gain(comp) > 2.0 * gain(lin)
+
+
+@pytest.mark.parametrize("compand_m", [0.0, 0.05])
+def test_thirty_tokens_from_256_codes_and_artifact_round_trip(tmp_path, compand_m):
     cams = [_camera(s) for s in range(6)]
     cfg = TrajectoryConfig.from_spec(TINY.trajectory, "camera", 9)
     assert cfg.tokens == 30 and cfg.codebook_size == 256 and cfg.latent_dim == 32
-    tok, _ = train_trajectory_tokenizer(cams, TrajectoryConfig(modality="camera", in_channels=9, **SMALL),
+    tok, _ = train_trajectory_tokenizer(cams, TrajectoryConfig(modality="camera", in_channels=9, compand_m=compand_m,
+                                                               **SMALL),
                                         TrainConfig(steps=2, batch_size=4), log=lambda s: None)
+    assert tok.normalizer.compand == (() if compand_m == 0 else (0.0,) * 6 + (compand_m,) * 3)
     tokens = tok.tokenize("camera", cams)
     assert tokens.shape == (6, 30) and tokens.min() >= 0 and tokens.max() < 256
     tid = tok.save(tmp_path / "cam")

@@ -57,25 +57,51 @@ def features_to_camera(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Normalizer:
-    """Per-channel z-normalization ``(x - mean) / std``; stats are saved with the tokenizer."""
+    """Per-channel ``(compand(x) - mean) / std``; saved with the tokenizer (:meth:`to_dict`).
+
+    ``compand`` (per channel, same units as x; empty or 0 = linear, the paper's features) maps
+    x → sign(x)·s·log1p(|x|/s): linear below ~s, logarithmic above, so centimetre motions keep resolution
+    when the statistics are dominated by metre-scale ones."""
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    compand: tuple[float, ...] = ()
 
     @classmethod
     def identity(cls, dims: int) -> "Normalizer":
         return cls((0.0,) * dims, (1.0,) * dims)
 
     @classmethod
-    def fit(cls, x: np.ndarray, mask: np.ndarray | None = None, min_std: float = 1e-3) -> "Normalizer":
-        """Stats of (N, 60, D) features over valid frames (mask (N, 60))."""
-        flat = x.reshape(-1, x.shape[-1]) if mask is None else x[mask]
-        return cls(tuple(float(v) for v in flat.mean(0)), tuple(float(v) for v in np.maximum(flat.std(0), min_std)))
+    def fit(cls, x: np.ndarray, mask: np.ndarray | None = None, min_std: float = 1e-3,
+            compand: tuple[float, ...] = ()) -> "Normalizer":
+        """Stats of (N, 60, D) features (companded first) over valid frames (mask (N, 60))."""
+        y = cls((0.0,) * x.shape[-1], (1.0,) * x.shape[-1], tuple(compand))._compand(x)
+        flat = y.reshape(-1, y.shape[-1]) if mask is None else y[mask]
+        return cls(tuple(float(v) for v in flat.mean(0)), tuple(float(v) for v in np.maximum(flat.std(0), min_std)),
+                   tuple(float(v) for v in compand))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normalizer":
+        return cls(tuple(d["mean"]), tuple(d["std"]), tuple(d.get("compand", ())))
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "std": list(self.std), **({"compand": list(self.compand)} if any(self.compand) else {})}
+
+    def _compand(self, x: np.ndarray, inverse: bool = False) -> np.ndarray:
+        if not any(self.compand):
+            return x
+        s = np.array(self.compand, np.float64)
+        on, safe = s > 0, np.where(s > 0, s, 1.0)
+        a = np.abs(x) / safe
+        y = np.sign(x) * safe * (np.expm1(a) if inverse else np.log1p(a))
+        return np.where(on, y, x)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return ((x - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)).astype(np.float32)
+        y = self._compand(np.asarray(x, np.float64))
+        return ((y - np.array(self.mean)) / np.array(self.std)).astype(np.float32)
 
     def inverse(self, x: np.ndarray) -> np.ndarray:
-        return (np.asarray(x, np.float32) * np.array(self.std, np.float32) + np.array(self.mean, np.float32))
+        y = np.asarray(x, np.float64) * np.array(self.std) + np.array(self.mean)
+        return self._compand(y, inverse=True).astype(np.float32)
 
 
 def camera_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:

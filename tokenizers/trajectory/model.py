@@ -37,6 +37,7 @@ class TrajectoryConfig:
     ema_decay: float = 0.99
     dead_code_threshold: float = 2.0
     commitment_weight: float = 1.0
+    compand_m: float = 0.0  # camera: translation companding scale (m) of the features; 0 = linear (the paper)
 
     @classmethod
     def from_spec(cls, spec: TrajectoryTokenizerSpec, modality: str, in_channels: int) -> "TrajectoryConfig":

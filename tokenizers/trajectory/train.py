@@ -77,8 +77,10 @@ def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: Traje
     torch.manual_seed(train.seed)
     model = TrajectoryVQVAE(cfg)
     raw = np.stack(arrays).astype(np.float64)
-    norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in raw])) if cfg.modality == "camera" \
-        else F.Normalizer.identity(2)
+    norm = F.Normalizer.identity(2)
+    if cfg.modality == "camera":  # translation channels 6:9 companded when cfg.compand_m > 0
+        norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in raw]),
+                                compand=(0.0,) * 6 + (cfg.compand_m,) * 3 if cfg.compand_m > 0 else ())
     if not augment:
         all_x, all_m = (torch.from_numpy(a) for a in clip_features(raw, cfg.modality, norm))
 
@@ -93,7 +95,7 @@ def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: Traje
         return {k: out[k] for k in ("loss", "mse", "commit")}
 
     history = fit(model, step, train, log)
-    extra = {"normalizer": {"mean": list(norm.mean), "std": list(norm.std)}}
+    extra = {"normalizer": norm.to_dict()}
     tid = tokenizer_id("trajectory", {"config": cfg.to_dict(), "extra": extra}, model.state_dict())
     return TrajectoryClipTokenizer(model, norm, tid), history
 
