@@ -37,8 +37,6 @@ def clip_id(sequence_id: str, k: int) -> str:
     return f"{clean}-{k:04d}"
 
 
-
-
 def split_of(dataset: str, sequence_id: str) -> str:
     """Deterministic per-sequence split (never per clip): 80 % train, 10 % val, 10 % test; every sequence
     of an evaluation dataset (``EVALUATION_DATASETS``) is ``test``."""

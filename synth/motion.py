@@ -20,6 +20,8 @@ the fixated point fixed in the world while the head moves (VOR) or following the
 """
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,9 +175,20 @@ class EgoMotion:
         style = _walk if world.kind == "room" else _seated
         self._pos, yaw, pitch, roll = style(world, self._t, rng)
         self._ang = np.stack([yaw, pitch, roll], -1)
-        self.events = self._gaze_events(rng)
+        self._set_events(self._gaze_events(rng))
         self.blinks = _blinks(rng, self._t[0], self._t[-1])
-        self._starts = np.array([e.t0 for e in self.events])
+
+    def _set_events(self, events: list[GazeEvent]) -> None:
+        self.events = events
+        self._starts = np.array([e.t0 for e in events])
+
+    def redrawn_gaze(self, rng: np.random.Generator) -> "EgoMotion":
+        """A copy with the same world, head track and blinks but freshly drawn gaze events (which targets
+        are fixated, where on them, for how long): another gaze history equally likely under the model given
+        everything a camera could see. ``self`` is left unchanged."""
+        other = copy.copy(self)
+        other._set_events(self._gaze_events(rng))
+        return other
 
     # ----------------------------------------------------------------------------------- head
     def head(self, times: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ Only numpy and the synthetic world are needed (no video, no ray casting per fram
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass
@@ -156,16 +155,6 @@ def sample_trajectories(n: int, seed: int, cfg: SamplerConfig = SamplerConfig())
     return np.concatenate(cams)[:n], np.concatenate(gazes)[:n]
 
 
-def redraw_gaze(motion: EgoMotion, rng: np.random.Generator) -> EgoMotion:
-    """A copy of ``motion`` with the same world, head track and blinks but freshly drawn gaze events
-    (which targets are fixated, where on them, for how long): another gaze history equally likely under
-    the model given everything a camera could see. ``motion`` itself is left unchanged."""
-    other = copy.copy(motion)
-    other.events = motion._gaze_events(rng)
-    other._starts = np.array([e.t0 for e in other.events])
-    return other
-
-
 def gaze_predictability(n_sequences: int, seed: int, redraws: int = 16,
                         cfg: SamplerConfig = SamplerConfig()) -> dict[str, float]:
     """How well *any* predictor that sees the scene can estimate synthetic gaze (the task's ceiling).
@@ -181,7 +170,7 @@ def gaze_predictability(n_sequences: int, seed: int, redraws: int = 16,
     for j in range(n_sequences):
         motion, phase, rng = sampled_sequence(seed, j, cfg)
         truth = motion_clips(motion, cfg, phase)[1]
-        draws = np.stack([motion_clips(redraw_gaze(motion, rng), cfg, phase)[1] for _ in range(redraws + 1)])
+        draws = np.stack([motion_clips(motion.redrawn_gaze(rng), cfg, phase)[1] for _ in range(redraws + 1)])
         ok = np.isfinite(truth).all(-1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames (blinks in every draw)

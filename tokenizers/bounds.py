@@ -88,14 +88,28 @@ def _ffmpeg(args: list[str]) -> bytes:
     return p.stdout
 
 
+def _by_log_bits(bits, values) -> tuple[np.ndarray, np.ndarray]:
+    """(log2 bits, values) sorted by bits."""
+    b, v = np.log2(np.asarray(bits, np.float64)), np.asarray(values, np.float64)
+    order = np.argsort(b)
+    return b[order], v[order]
+
+
 def at_budget(bits: list[float], values: list[float], budget: float) -> float:
     """``values`` measured at ``bits`` (any order) → the value at ``budget``, linear in log2(bits) between the
     two nearest points; NaN outside the measured range (no extrapolation)."""
-    b, v = np.log2(np.asarray(bits, np.float64)), np.asarray(values, np.float64)
-    order = np.argsort(b)
-    b, v = b[order], v[order]
+    b, v = _by_log_bits(bits, values)
     x = math.log2(budget)
     return float(np.interp(x, b, v)) if b[0] <= x <= b[-1] else float("nan")
+
+
+def bits_for(values: list[float], bits: list[float], target: float) -> float:
+    """The inverse of :func:`at_budget` for ``values`` that grow with bits: the bits at which they reach
+    ``target``, linear in log2(bits); NaN if the measured range never reaches it."""
+    b, v = _by_log_bits(bits, values)
+    if not (v.min() <= target <= v.max()):
+        return float("nan")
+    return float(2 ** np.interp(target, np.maximum.accumulate(v), b))
 
 
 def empirical_entropy_bits(symbols: np.ndarray) -> float:

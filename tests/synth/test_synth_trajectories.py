@@ -12,7 +12,7 @@ from egom2p.curation.timeline import resample_linear
 from egom2p.geometry import look_at_opencv, transform_points
 from egom2p.synth.motion import make_motion
 from egom2p.synth.trajectories import (SamplerConfig, gaze_predictability, motion_clips, project_gaze,
-                                       redraw_gaze, relative_camera, resample_gaze, sample_trajectories)
+                                       relative_camera, resample_gaze, sample_trajectories)
 from egom2p.synth.world import make_world
 
 
@@ -88,12 +88,12 @@ def test_relative_camera_matches_curation(sampled):
     np.testing.assert_allclose(relative_camera(c2w), relative_poses(c2w), atol=1e-12)
 
 
-def test_redraw_gaze_keeps_the_head_and_blinks_and_draws_new_fixations():
+def test_redrawn_gaze_keeps_the_head_and_blinks_and_draws_new_fixations():
     rng = np.random.default_rng(5)
     motion = make_motion(make_world("room", rng), 4.0, rng)
     before = motion_clips(motion, SamplerConfig(seconds=4.0))
-    other = redraw_gaze(motion, np.random.default_rng(1))
-    again = redraw_gaze(motion, np.random.default_rng(1))
+    other = motion.redrawn_gaze(np.random.default_rng(1))
+    again = motion.redrawn_gaze(np.random.default_rng(1))
     t = np.linspace(0.0, 4.0, 121)
     np.testing.assert_array_equal(other.head(t), motion.head(t))
     np.testing.assert_array_equal(other.gaze(t)[1], motion.gaze(t)[1])           # same blinks

@@ -52,6 +52,8 @@ def test_at_budget_interpolates_in_log_bits():
     assert B.at_budget([1000, 4000], [20.0, 30.0], 2000) == pytest.approx(25.0)
     assert B.at_budget([4000, 1000], [30.0, 20.0], 1000) == pytest.approx(20.0)
     assert math.isnan(B.at_budget([1000, 4000], [20.0, 30.0], 8000))
+    assert B.bits_for([30.0, 20.0], [4000, 1000], 25.0) == pytest.approx(2000.0)  # the inverse
+    assert math.isnan(B.bits_for([20.0, 30.0], [1000, 4000], 35.0))
 
 
 def test_empirical_entropy_bits():

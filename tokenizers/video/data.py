@@ -51,6 +51,17 @@ def depth_frames(depth: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(x, dtype=np.float32), valid
 
 
+def rgb_reference(rgb: np.ndarray, frames: int, fps: float, side: int) -> np.ndarray:
+    """(60, S, S, 3) uint8 clip → what a tokenizer reconstruction is scored against: (frames, side, side, 3) uint8."""
+    return video_to_rgb(rgb_to_video(rgb, frames, fps, side))
+
+
+def depth_reference(depth: np.ndarray, frames: int, fps: float, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(60, S, S) inverse depth with NaN → the scoring reference: ((frames, side, side) in [0, 1], valid mask)."""
+    vid, valid = depth_to_video(depth, frames, fps, side)
+    return video_to_depth(vid), valid
+
+
 def video_to_depth(video: torch.Tensor | np.ndarray) -> np.ndarray:
     """(3, T, H, W) or (B, 3, T, H, W) in [-1,1] → inverse depth (…, T, H, W) in [0,1] (channel mean)."""
     v = video.detach().float().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video, np.float32)

@@ -127,11 +127,9 @@ def evaluate_video(tok: VideoClipTokenizer, folders: list[Path], per_clip: bool 
         recon = tok.detokenize(modality, tok_arr)
         for cl, a, r in zip(clips, arrays, recon):
             if modality == "rgb":
-                gt = V.video_to_rgb(V.rgb_to_video(a, c.frames, c.fps, c.resolution))
-                psnrs.append(V.psnr(r, gt))
+                psnrs.append(V.psnr(r, V.rgb_reference(a, c.frames, c.fps, c.resolution)))
                 continue
-            vid, valid = V.depth_to_video(a, c.frames, c.fps, c.resolution)
-            gt = V.video_to_depth(vid)
+            gt, valid = V.depth_reference(a, c.frames, c.fps, c.resolution)
             absrels.append(V.abs_rel(r, gt, valid))
             rng_ = _depth_range(cl.meta)
             metric.append(V.abs_rel_metric(r, gt, valid, *rng_) if rng_ else float("nan"))
