@@ -6,7 +6,7 @@ export EGOM2P_DATA ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
 
-.PHONY: setup demo test ui validate bench bench-tokenizers bench-model bench-eval clean
+.PHONY: setup home demo test ui validate bench bench-tokenizers bench-model bench-eval clean
 
 setup: $(VENV)/.installed
 
@@ -24,18 +24,19 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PY) -m pip install -q --no-deps projectaria-tools==2.3.0
 	@touch $@
 
-demo: setup  ## synthesize the embedded world, materialize the whole graph, print the summary
+home:  ## the Dagster instance folder with the project's dagster.yaml (every dagster command needs it)
 	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: setup home  ## synthesize the embedded world, materialize the whole graph, print the summary
 	$(VENV)/bin/python -m egom2p.pipelines.demo
 
 test: setup  ## the whole test suite (plain pytest: the repo root must not shadow HF `tokenizers`)
 	$(VENV)/bin/pytest
 
-ui: setup  ## Dagster UI on http://127.0.0.1:3000 with what the demo materialized
-	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+ui: setup home  ## Dagster UI on http://127.0.0.1:3000 with what the demo materialized
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-validate: setup
+validate: setup home
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 
 bench: setup
