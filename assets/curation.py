@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from egom2p.curation.checks import CHECKS, check_partition
+from egom2p.curation.checks import check_names, check_partition
 from egom2p.curation.clips import curate_clips
 from egom2p.curation.depth import label_depth
 from egom2p.curation.depth_annotators import AnnotatorUnavailable, build_annotator
@@ -83,7 +83,7 @@ def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: Cu
 
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[depth_labels], kinds={"video", "numpy"},
           description="Canonical clips: inverse depth per sequence, gaze in [0,1], camera c2w relative to frame 0.",
-          check_specs=[dg.AssetCheckSpec(c, asset="normalized_clips") for c in CHECKS])
+          check_specs=[dg.AssetCheckSpec(c, asset="normalized_clips") for c in check_names()])
 def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings):
     paths, ds = data.paths(), context.partition_key
     quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))

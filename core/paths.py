@@ -8,6 +8,10 @@ The root is ``$EGOM2P_DATA`` (default ``./data``). Layout (DESIGN.md §4–5)::
     <root>/interim/depth/<dataset>/<clip_id>/     depth_labels (GT metric depth, or relative inverse depth from an annotator)
     <root>/clips/<dataset>/<clip_id>/             normalized_clips = the canonical clip
     <root>/clips/<dataset>/index.parquet, quarantine.parquet
+    <root>/tokenizers/<tokenizer_id>/             one tokenizer; tokenizers/current/<role>.json names the current ones
+    <root>/tokens/<tokenizer_id>/<modality>/<dataset>/   token shards + manifest.parquet
+    <root>/runs/<run_name>/                        a training run (config, metrics, checkpoints, weights)
+    <root>/eval/                                   the evaluation report, results and plots
 """
 from __future__ import annotations
 
@@ -47,14 +51,44 @@ class DataPaths:
     def interim_depth(self, dataset: str) -> Path:
         return self.root / "interim" / "depth" / dataset
 
+    @property
+    def clips_root(self) -> Path:
+        return self.root / "clips"
+
     def clips(self, dataset: str) -> Path:
-        return self.root / "clips" / dataset
+        return self.clips_root / dataset
 
     def quarantine(self, dataset: str) -> Path:
         return self.clips(dataset) / "quarantine.parquet"
 
+    @property
+    def tokens_root(self) -> Path:
+        return self.root / "tokens"
+
     def tokens(self, tokenizer_id: str, modality: str, dataset: str) -> Path:
-        return self.root / "tokens" / tokenizer_id / modality / dataset
+        return self.tokens_root / tokenizer_id / modality / dataset
+
+    @property
+    def tokenizers_root(self) -> Path:
+        return self.root / "tokenizers"
+
+    def tokenizer(self, tokenizer_id: str) -> Path:
+        return self.tokenizers_root / tokenizer_id
+
+    def current_tokenizer(self, role: str) -> Path:
+        """Pointer file naming the tokenizer the graph uses for ``role`` (video, gaze, camera, ...)."""
+        return self.tokenizers_root / "current" / f"{role}.json"
+
+    @property
+    def runs_root(self) -> Path:
+        return self.root / "runs"
+
+    def run(self, name: str) -> Path:
+        return self.runs_root / name
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / "eval"
 
     def raw_datasets(self) -> list[str]:
         """Folder names under the raw root (partition keys), sorted; hidden folders are ignored."""

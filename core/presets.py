@@ -10,10 +10,6 @@ from dataclasses import dataclass, field
 
 CLIP_FRAMES = 60  # frames per canonical clip (2 s at 30 FPS), every preset
 CLIP_FPS = 30.0
-# evaluation-only datasets (PAPER.md: HOI4D, ASE, ADT are post-training/evaluation data): curated with every
-# sequence ``test`` (a sequence shorter than a clip = one padded clip), evaluated and reported, never trained
-# on, and left out of the evaluation's targets (the "× better than trivial" lines)
-EVALUATION_DATASETS = frozenset({"adt"})
 
 
 @dataclass(frozen=True)

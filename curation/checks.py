@@ -1,22 +1,25 @@
 """Partition-level checks of canonical clips (run as Dagster asset checks and in tests).
 
-Each check returns (passed, details) over every clip of a partition:
-``clip_frames`` 60 frames per rgb.mp4 · ``gaze_range`` in [0,1] or NaN · ``camera_valid`` orthonormal
-rotations with det 1 and first pose identity · ``depth_range`` finite in [0,1] where present ·
-``index_matches_files`` index rows == clip folders and modality flags == files.
+Each check returns (passed, details) over every clip of a partition: one check per registry row with a
+``check_name`` (the row's file check on every clip that has it: ``clip_frames`` 60 frames per video,
+``depth_range`` finite in [0,1] where present, ``gaze_range`` in [0,1] or NaN, ``camera_valid`` proper
+rotations and first pose identity), then ``index_matches_files``: index rows == clip folders and the
+``has_<modality>`` flags == files.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from egom2p import io
-from egom2p.clip import check_camera, check_depth, check_gaze, clip_files
-from egom2p.presets import CLIP_FRAMES
-from egom2p.video import VideoError, probe
+from egom2p import modalities as M
+from egom2p.catalog import read_index
+from egom2p.clip import clip_files
 
-from .partition import read_index
+INDEX_CHECK = "index_matches_files"
 
-CHECKS = ("clip_frames", "gaze_range", "camera_valid", "depth_range", "index_matches_files")
+
+def check_names() -> tuple[str, ...]:
+    """Names of the partition checks, registry order, then the index check."""
+    return tuple(m.check_name for m in M.REGISTRY.values() if m.check_name) + (INDEX_CHECK,)
 
 
 def _clip_dirs(folder: Path) -> list[Path]:
@@ -26,37 +29,30 @@ def _clip_dirs(folder: Path) -> list[Path]:
 def check_partition(folder: Path) -> dict[str, tuple[bool, dict]]:
     folder = Path(folder)
     clips = _clip_dirs(folder)
-    failures: dict[str, list[str]] = {c: [] for c in CHECKS}
-    counts = {c: 0 for c in CHECKS}
+    names = check_names()
+    failures: dict[str, list[str]] = {c: [] for c in names}
+    counts = {c: 0 for c in names}
+    checked = [m for m in M.REGISTRY.values() if m.check_name]
     for clip in clips:
         files = clip_files(clip)
-        if "rgb" in files:
-            counts["clip_frames"] += 1
-            try:
-                n = probe(files["rgb"]).frames
-                if n != CLIP_FRAMES:
-                    failures["clip_frames"].append(f"{clip.name}: {n} frames")
-            except VideoError as e:
-                failures["clip_frames"].append(f"{clip.name}: {e}")
-        for name, key, fn in (("gaze_range", "gaze", check_gaze), ("camera_valid", "camera", check_camera),
-                              ("depth_range", "depth", check_depth)):
-            if key in files:
-                counts[name] += 1
-                failures[name] += [f"{clip.name}: {p}" for p in fn(io.read_npy(files[key]))]
+        for m in checked:
+            if m.name in files:
+                counts[m.check_name] += 1
+                failures[m.check_name] += [f"{clip.name}: {p}" for p in m.problems(files[m.name])]
     index = read_index(folder)
-    counts["index_matches_files"] = len(index)
+    counts[INDEX_CHECK] = len(index)
     on_disk = {c.name for c in clips}
     in_index = {r["clip_id"] for r in index}
     for missing in sorted(in_index - on_disk):
-        failures["index_matches_files"].append(f"{missing}: in index, no folder")
+        failures[INDEX_CHECK].append(f"{missing}: in index, no folder")
     for extra in sorted(on_disk - in_index):
-        failures["index_matches_files"].append(f"{extra}: folder not in index")
+        failures[INDEX_CHECK].append(f"{extra}: folder not in index")
     for r in index:
         if r["clip_id"] in on_disk:
             files = clip_files(folder / r["clip_id"])
-            for m in ("rgb", "depth", "gaze", "camera"):
-                if bool(r.get(f"has_{m}")) != (m in files):
-                    failures["index_matches_files"].append(f"{r['clip_id']}: has_{m}={r.get(f'has_{m}')} but file "
-                                                           f"{'present' if m in files else 'absent'}")
+            for flag, m in zip(M.flags(()), M.names()):
+                if bool(r.get(flag)) != (m in files):
+                    failures[INDEX_CHECK].append(f"{r['clip_id']}: {flag}={r.get(flag)} but file "
+                                                 f"{'present' if m in files else 'absent'}")
     return {c: (not failures[c], {"checked": counts[c], "failures": len(failures[c]),
-                                  "examples": failures[c][:5]}) for c in CHECKS}
+                                  "examples": failures[c][:5]}) for c in names}

@@ -1,12 +1,12 @@
 """The ``clips`` stage: native sequences -> 30 FPS, rectified, 2-second clips in metric units.
 
-Per clip folder ``<interim>/clips/<dataset>/<clip_id>/``::
+Per clip folder ``<interim>/clips/<dataset>/<clip_id>/`` one file per modality the sequence has, named by
+the registry row's ``interim_file``, plus ``meta.json``; with the built-in rows::
 
     rgb.mp4           (60 frames, S x S, H.264 yuv420p CRF 17, 30 fps)
     depth_m.npy       float16 (60, S, S) z-depth in metres, NaN unknown        [if the dataset has depth]
     gaze_px.npy       float32 (60, 2) rectified pixels, NaN invalid              [if gaze]
     camera_world.npy  float64 (60, 4, 4) OpenCV camera-to-world, metres          [if camera]
-    meta.json
 """
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from egom2p import io
+from egom2p import modalities as M
+from egom2p.clip import META_FILE
+from egom2p.normalize import valid_fraction
 from egom2p.video import write_video
 
 from .config import CurationConfig
@@ -24,7 +27,12 @@ from .partition import Log, StageResult, clip_id, discard, run_stage, split_of
 from .sequence import Sequence, SequenceError
 from .timeline import canonical_times, nearest_indices, resample_linear, resample_poses
 
-FILES = {"rgb": "rgb.mp4", "depth": "depth_m.npy", "gaze": "gaze_px.npy", "camera": "camera_world.npy"}
+RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}
+
+
+def _keeps(keep: str, a: np.ndarray) -> bool:
+    """Whether a clip keeps a modality's array under the row's ``keep`` rule."""
+    return keep == "always" or (np.isfinite(a).any() if keep == "any_finite" else bool(np.isfinite(a).all()))
 
 
 def plan_clips(seq: Sequence, cfg: CurationConfig) -> tuple[np.ndarray, int, int]:
@@ -45,52 +53,61 @@ def plan_clips(seq: Sequence, cfg: CurationConfig) -> tuple[np.ndarray, int, int
 
 
 def curate_sequence(seq: Sequence, out: Path, cfg: CurationConfig) -> list[dict]:
-    """Write every clip of one sequence under ``out``; returns one index row per clip."""
+    """Write every clip of one sequence under ``out``; returns one index row per clip.
+
+    Each registry row is brought onto the clip timeline by its ``source``: the frames are encoded, frame-
+    aligned arrays (depth) are read at the nearest source frames, tracks are resampled (``resample``);
+    padded frames of a short clip follow the row's ``pad`` and a clip keeps the modality by its ``keep``.
+    """
     times, n_clips, valid = plan_clips(seq, cfg)
     F = cfg.clip_frames
     src_idx = nearest_indices(seq.frame_times, times)
-    camera = resample_poses(seq.camera.times, seq.camera.T_world_cam, times, cfg.max_pose_gap_s) \
-        if seq.camera else None
-    gaze = resample_linear(seq.gaze.times, seq.gaze.uv, times, cfg.max_gaze_gap_s) if seq.gaze else None
-    if gaze is not None and valid < F:
-        gaze[valid:] = np.nan
+    tracks = {}
+    for m in M.rows(source="track"):
+        track = seq.track(m.name)
+        if track is not None:
+            tracks[m.name] = RESAMPLERS[m.resample](track.times, track.values, times, cfg.max_gap_s(m.resample))
+            if m.pad == "nan" and valid < F:
+                tracks[m.name][valid:] = np.nan
     frames = seq.read_frames(src_idx)
-    depths = seq.read_depth(src_idx) if seq.read_depth else None
+    aligned = {m.name: seq.frame_source(m.name)(src_idx) for m in M.rows(source="frames")
+               if seq.frame_source(m.name) is not None}
     split = split_of(seq.dataset, seq.sequence_id)
-    rows = []
-    written = []
+    rows, written = [], []
     try:
         for k in range(n_clips):
             cid = clip_id(seq.sequence_id, k)
             folder = out / cid
             written.append(folder)
             sl = slice(k * F, (k + 1) * F)
-            write_video(folder / FILES["rgb"], itertools.islice(frames, F), fps=cfg.fps)
-            have = {"rgb": True, "depth": False, "gaze": False, "camera": False}
-            if depths is not None:
-                d = np.stack(list(itertools.islice(depths, F))).astype(np.float32)
-                if valid < F:
-                    d[valid:] = np.nan
-                if np.isfinite(d).any():
-                    io.write_npy(folder / FILES["depth"], d.astype(np.float16))
-                    have["depth"] = True
-            if gaze is not None:
-                io.write_npy(folder / FILES["gaze"], gaze[sl].astype(np.float32))
-                have["gaze"] = True
-            if camera is not None and np.isfinite(camera[sl]).all():
-                io.write_npy(folder / FILES["camera"], camera[sl])
-                have["camera"] = True
+            have, stats = {}, {}
+            for m in M.REGISTRY.values():
+                if m.source == "video":
+                    write_video(folder / m.interim_file, itertools.islice(frames, F), fps=cfg.fps)
+                    have[m.name] = True
+                    continue
+                if m.source == "frames":
+                    a = None if m.name not in aligned else \
+                        np.stack(list(itertools.islice(aligned[m.name], F))).astype(np.float32)
+                    if a is not None and m.pad == "nan" and valid < F:
+                        a[valid:] = np.nan
+                else:
+                    a = tracks[m.name][sl] if m.name in tracks else None
+                have[m.name] = a is not None and _keeps(m.keep, a)
+                if have[m.name]:
+                    io.write_npy(folder / m.interim_file, a.astype(m.interim_dtype) if m.interim_dtype else a)
+                if m.valid_fraction:
+                    stats[f"{m.name}_valid_frac"] = valid_fraction(a) if have[m.name] else 0.0
             meta = {"dataset": seq.dataset, "sequence_id": seq.sequence_id, "clip_id": cid, "clip_index": k,
                     "start_time": float(times[sl][0]), "fps": cfg.fps, "frames": F,
                     "valid_frames": valid if n_clips == 1 else F, "split": split,
                     "intrinsics": seq.intrinsics.K.tolist(), "side": seq.intrinsics.width,
                     "modalities": have, "source_files": seq.source_files, "source": seq.meta,
                     "curation": cfg.to_dict()}
-            io.write_json(folder / "meta.json", meta)
+            io.write_json(folder / META_FILE, meta)
             rows.append({"clip_id": cid, "sequence_id": seq.sequence_id, "clip_index": k, "split": split,
                          "start_time": meta["start_time"], "valid_frames": meta["valid_frames"],
-                         **{f"has_{m}": v for m, v in have.items()},
-                         "gaze_valid_frac": float(np.isfinite(gaze[sl]).all(1).mean()) if have["gaze"] else 0.0})
+                         **M.flags(have), **stats})
     except BaseException:
         for f in written:  # a failing sequence leaves none of its clips behind
             discard(f)

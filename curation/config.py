@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from egom2p.presets import CLIP_FPS, CLIP_FRAMES, EVALUATION_DATASETS, get_preset
+from egom2p.catalog import EVALUATION_DATASETS
+from egom2p.presets import CLIP_FPS, CLIP_FRAMES, get_preset
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class CurationConfig:
         """This config for one dataset: an evaluation dataset (``EVALUATION_DATASETS``: ADT) always
         curates a too-short sequence as one padded clip."""
         return dataclasses.replace(self, allow_short=True) if dataset in EVALUATION_DATASETS else self
+
+    def max_gap_s(self, resample: str) -> float:
+        """Largest sample gap (s) a track is interpolated across: ``linear`` tracks (gaze-like signals) use
+        ``max_gaze_gap_s``, ``pose`` tracks ``max_pose_gap_s``."""
+        return {"linear": self.max_gaze_gap_s, "pose": self.max_pose_gap_s}[resample]
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "side": self.side}

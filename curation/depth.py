@@ -21,15 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from egom2p import io
-from egom2p.clip import link_or_copy
+from egom2p import modalities as M
+from egom2p.clip import META_FILE, link_or_copy
 
-from .clips import FILES
 from .depth_annotators import (ANNOTATORS, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, AnnotatorSettings,  # noqa: F401
                                DepthAnnotator, build_annotator)
 from .partition import Log, StageResult, group_by_sequence, read_index, run_stage
 
+DEPTH = M.one(value="inverse_depth")     # the modality this stage labels
+VIDEO = M.one(source="video")            # the frames an annotator reads
 REL_FILE = "inv_depth_rel.npy"
-DEPTH_FILES = {METRIC_DEPTH: FILES["depth"], RELATIVE_INVERSE_DEPTH: REL_FILE}
+DEPTH_FILES = {METRIC_DEPTH: DEPTH.interim_file, RELATIVE_INVERSE_DEPTH: REL_FILE}
 
 
 def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | DepthAnnotator | None = "none",
@@ -51,12 +53,12 @@ def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | Depth
         for row in rows:
             src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
             dst.mkdir(parents=True)
-            if (src / FILES["depth"]).exists():
-                link_or_copy(src / FILES["depth"], dst / FILES["depth"])
+            if (src / DEPTH.interim_file).exists():
+                link_or_copy(src / DEPTH.interim_file, dst / DEPTH.interim_file)
                 kinds[row["clip_id"]] = METRIC_DEPTH
         if annotator is not None:
             for run in _missing_runs(rows, kinds):
-                labels = annotator([clips_dir / r["clip_id"] / FILES["rgb"] for r in run])
+                labels = annotator([clips_dir / r["clip_id"] / VIDEO.interim_file for r in run])
                 for r, lab in zip(run, labels, strict=True):
                     lab = np.array(lab, np.float32)
                     lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
@@ -66,11 +68,11 @@ def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | Depth
         for row in rows:
             kind = kinds.get(row["clip_id"])
             source = "gt" if kind == METRIC_DEPTH else (name if kind else "none")
-            io.write_json(staging / row["clip_id"] / "meta.json", {
+            io.write_json(staging / row["clip_id"] / META_FILE, {
                 "clip_id": row["clip_id"], "depth_source": source, "depth_kind": kind, "annotator": name,
                 "settings": settings if kind == RELATIVE_INVERSE_DEPTH else {}})
             out_rows.append({"clip_id": row["clip_id"], "sequence_id": sid, "depth_source": source,
-                             "depth_kind": kind or "", "has_depth": kind is not None})
+                             "depth_kind": kind or "", f"has_{DEPTH.name}": kind is not None})
         return out_rows
     return run_stage(out, dataset, "depth_labels", sorted(by_seq), work, log, progress)
 
@@ -97,5 +99,5 @@ def depth_label_file(folder: Path) -> tuple[Path, str] | None:
 
 
 def depth_meta(folder: Path) -> dict:
-    p = Path(folder) / "meta.json"
+    p = Path(folder) / META_FILE
     return json.loads(p.read_text()) if p.exists() else {}

@@ -17,13 +17,10 @@ from typing import Callable
 from tqdm import tqdm
 
 from egom2p import io
-from egom2p.presets import EVALUATION_DATASETS
+from egom2p.catalog import read_index, read_quarantine, split_of, write_index, write_quarantine  # noqa: F401
 
 from .sequence import SequenceError
-from .tables import QUARANTINE_SCHEMA, read_rows, write_rows
 
-INDEX = "index.parquet"
-QUARANTINE = "quarantine.parquet"
 Log = Callable[[str], None]
 
 
@@ -35,15 +32,6 @@ def clip_id(sequence_id: str, k: int) -> str:
     if clean != sequence_id:
         clean = f"{clean}_{hashlib.sha1(sequence_id.encode()).hexdigest()[:6]}"
     return f"{clean}-{k:04d}"
-
-
-def split_of(dataset: str, sequence_id: str) -> str:
-    """Deterministic per-sequence split (never per clip): 80 % train, 10 % val, 10 % test; every sequence
-    of an evaluation dataset (``EVALUATION_DATASETS``) is ``test``."""
-    if dataset in EVALUATION_DATASETS:
-        return "test"
-    h = int(hashlib.sha1(f"{dataset}/{sequence_id}".encode()).hexdigest()[:8], 16) % 100
-    return "train" if h < 80 else ("val" if h < 90 else "test")
 
 
 @dataclass
@@ -101,18 +89,10 @@ def group_by_sequence(rows: list[dict]) -> dict[str, list[dict]]:
 
 def publish(staging: Path, final: Path, result: StageResult, schema=None) -> Path:
     """Write index + quarantine into ``staging`` and swap it into ``final`` atomically."""
-    write_rows(staging / INDEX, sorted(result.rows, key=lambda r: r["clip_id"]), schema)
-    write_rows(staging / QUARANTINE, result.quarantine, QUARANTINE_SCHEMA)
+    write_index(staging, result.rows, schema)
+    write_quarantine(staging, result.quarantine)
     return io.replace_dir(staging, final)
 
 
 def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def read_index(folder: Path) -> list[dict]:
-    return read_rows(Path(folder) / INDEX)
-
-
-def read_quarantine(folder: Path) -> list[dict]:
-    return read_rows(Path(folder) / QUARANTINE)

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
+from egom2p import modalities as M
 from egom2p.cameras import Pinhole
 
 
@@ -21,19 +22,30 @@ class SequenceError(ValueError):
 
 
 @dataclass
-class PoseTrack:
-    """times (M,) seconds, strictly increasing; T_world_cam (M,4,4) OpenCV camera-to-world of the
-    *rectified* camera, metres."""
+class Track:
+    """A time-stamped signal: times (M,) seconds, strictly increasing; values (M, *sample_shape) in the
+    rectified camera's frame and metric units, NaN where the source says invalid."""
     times: np.ndarray
-    T_world_cam: np.ndarray
+    values: np.ndarray
 
 
 @dataclass
-class GazeTrack:
-    """times (K,) seconds, strictly increasing; uv (K,2) gaze in rectified-frame pixels (x right, y down),
-    NaN where the source says invalid. Points may lie outside the frame (normalization drops them)."""
-    times: np.ndarray
-    uv: np.ndarray
+class PoseTrack(Track):
+    """values = T_world_cam (M,4,4): OpenCV camera-to-world of the *rectified* camera, metres."""
+
+    @property
+    def T_world_cam(self) -> np.ndarray:
+        return self.values
+
+
+@dataclass
+class GazeTrack(Track):
+    """values = uv (K,2): gaze in rectified-frame pixels (x right, y down). Points may lie outside the
+    frame (normalization drops them)."""
+
+    @property
+    def uv(self) -> np.ndarray:
+        return self.values
 
 
 @dataclass
@@ -47,6 +59,9 @@ class Sequence:
     read_depth:  same for metric z-depth (S, S) float32 metres, NaN unknown; None = no depth
     camera, gaze: tracks, None = modality missing
     intrinsics:  the rectified pinhole camera (S x S)
+    tracks, frame_sources: further modalities by registry name (a ``source="track"`` row's Track, a
+                 ``source="frames"`` row's reader like ``read_depth``); the fields above are the same
+                 thing for the modalities every reader knows (``track(name)`` / ``frame_source(name)``)
     """
     dataset: str
     sequence_id: str
@@ -58,11 +73,24 @@ class Sequence:
     gaze: GazeTrack | None = None
     source_files: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    tracks: dict[str, Track] = field(default_factory=dict)
+    frame_sources: dict[str, Callable[[np.ndarray], Iterator[np.ndarray]]] = field(default_factory=dict)
+
+    def track(self, name: str) -> Track | None:
+        """The track of modality ``name``: ``tracks[name]``, else the field of that name; None = missing."""
+        t = self.tracks.get(name, getattr(self, name, None))
+        return t if isinstance(t, Track) else None
+
+    def frame_source(self, name: str) -> Callable[[np.ndarray], Iterator[np.ndarray]] | None:
+        """The frame-aligned reader of modality ``name``: ``frame_sources[name]``, else ``read_<name>``."""
+        return self.frame_sources.get(name, getattr(self, f"read_{name}", None))
 
     @property
     def modalities(self) -> dict[str, bool]:
-        return {"rgb": True, "depth": self.read_depth is not None, "gaze": self.gaze is not None,
-                "camera": self.camera is not None}
+        """Registry name -> whether this sequence provides it (the frames always)."""
+        have = {"video": lambda m: True, "frames": lambda m: self.frame_source(m) is not None,
+                "track": lambda m: self.track(m) is not None}
+        return {m.name: have[m.source](m.name) for m in M.REGISTRY.values()}
 
 
 class Reader(Protocol):

@@ -1,4 +1,4 @@
-"""Small table helpers: CSV columns with clear errors, Parquet row lists (atomic)."""
+"""CSV columns of native dataset files, read with clear errors."""
 from __future__ import annotations
 
 import os
@@ -8,9 +8,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (registers pa.compute)
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
-from egom2p import io
 
 from .sequence import SequenceError
 
@@ -40,23 +37,3 @@ def read_csv(path: str | os.PathLike, required: list[str], optional: list[str] =
             raise SequenceError(f"{path.name}: column {c} is not numeric") from None
         out[c] = col.to_numpy(zero_copy_only=False).astype(np.float64)
     return out
-
-
-def write_rows(path: str | os.PathLike, rows: list[dict], schema: pa.Schema | None = None) -> Path:
-    """Write a list of dicts as Parquet atomically (an empty list writes an empty table with ``schema``)."""
-    if rows:
-        table = pa.Table.from_pylist(rows, schema=schema)
-    else:
-        table = (schema or pa.schema([])).empty_table()
-    return io.write_parquet(path, table)
-
-
-def read_rows(path: str | os.PathLike) -> list[dict]:
-    path = Path(path)
-    if not path.exists():
-        return []
-    return pq.read_table(path).to_pylist()
-
-
-QUARANTINE_SCHEMA = pa.schema([("dataset", pa.string()), ("sequence_id", pa.string()),
-                               ("stage", pa.string()), ("error", pa.string())])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egom2p.presets import EVALUATION_DATASETS
+from egom2p.catalog import EVALUATION_DATASETS
 
 from .registry import TASKS
 

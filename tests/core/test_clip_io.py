@@ -30,7 +30,7 @@ def test_round_trip_and_valid(tmp_path):
     assert np.abs(clip.rgb.astype(int) - rgb).mean() < 3           # CRF 17 is near-lossless
     np.testing.assert_allclose(clip.gaze, gaze)
     np.testing.assert_allclose(clip.depth, depth, atol=1e-3)
-    assert clip.present() == {"rgb": True, "depth": True, "gaze": True, "camera": True}
+    assert list(clip) == ["rgb", "depth", "gaze", "camera"] and clip["gaze"] is clip.gaze
     info = probe(folder / "rgb.mp4")
     assert (info.width, info.height, info.frames, round(info.fps)) == (16, 16, 60, 30)
 
@@ -48,7 +48,10 @@ def test_validation_names_each_problem(tmp_path):
         assert text in problems
     missing = write_clip(tmp_path / "partial", {}, gaze=np.full((60, 2), 0.5))
     assert validate_clip(missing) == []
-    assert read_clip(missing).present() == {"rgb": False, "depth": False, "gaze": True, "camera": False}
+    partial = read_clip(missing)
+    assert list(partial) == ["gaze"] and partial.rgb is None and partial.get("depth") is None
+    with pytest.raises(KeyError):
+        partial["camera"]
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):

@@ -1,5 +1,6 @@
 import dataclasses
 
+import numpy as np
 import pytest
 
 from egom2p import modalities as M
@@ -33,16 +34,24 @@ def test_presets_are_frozen_and_serializable():
         get_preset("huge")
 
 
-def test_adding_a_modality_is_one_registry_row():
-    toy = M.Modality("imu", "trajectory", "imu.npy", (6,), 30.0, "sincos1d",
-                     lambda p: (15,), lambda p: 128)
+def test_registry_rows_are_checked_and_removable():
+    """Registry look-ups and validation of a row; the end-to-end fifth modality is tests/test_fifth_modality.py."""
+    toy = M.trajectory_row("imu", "vector", (6,), resample="linear")
     M.register(toy)
     try:
-        assert M.get("imu").tokens_per_clip(TINY) == 15
+        assert M.get("imu").tokens_per_clip(TINY) == 30
         assert M.get("imu").clip_shape(TINY) == (60, 6)
+        assert M.names()[-1] == "imu" and M.roles()["imu"] == ("imu",) and M.flags(["imu"])["has_imu"]
+        assert M.get("imu").check(np.zeros((60, 6))) == [] and M.get("imu").check(np.zeros((60, 5)))
         with pytest.raises(ValueError, match="already registered"):
             M.register(toy)
     finally:
         M.unregister("imu")
     with pytest.raises(KeyError, match="registered"):
         M.get("imu")
+    with pytest.raises(ValueError, match="resample"):
+        M.register(M.trajectory_row("bad", "vector", (3,), resample="cubic"))
+    with pytest.raises(ValueError, match="needs resample"):
+        M.register(M.trajectory_row("bad", "vector", (3,)))
+    assert "bad" not in M.REGISTRY
+    assert M.one(source="video").name == "rgb" and [m.name for m in M.rows(kind="trajectory")] == ["gaze", "camera"]

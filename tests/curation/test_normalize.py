@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from egom2p.geometry import make_pose, quat_to_matrix
-from egom2p.curation.normalize import (denormalize_depth, depth_constants, normalize_depth, normalize_gaze,
-                                       relative_poses)
+from egom2p.normalize import (denormalize_depth, depth_constants, normalize_depth, normalize_gaze,
+                             relative_poses)
 
 
 def test_inverse_depth_normalization():

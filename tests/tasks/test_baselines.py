@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from egom2p.clip import check_camera, check_depth, check_gaze
+from egom2p.checks import check_camera, check_depth, check_gaze
 from egom2p.geometry import make_pose
 from egom2p.tasks.baselines import center_gaze, copy_first_frame, fit_mean_depth, mean_depth, static_camera
 from egom2p.tasks.metrics import camera_metrics, depth_metrics, gaze_metrics, video_metrics

@@ -21,7 +21,7 @@ def load_arrays(folders: list[Path], modality: str) -> list[np.ndarray]:
     """The ``modality`` array of every clip that has it: gaze (60,2) or camera (60,4,4)."""
     out = []
     for f in folders:
-        a = getattr(read_clip(f, modalities=(modality,), decode_rgb=False), modality)
+        a = getattr(read_clip(f, modalities=(modality,), decode_video=False), modality)
         if a is not None:
             out.append(a)
     return out
