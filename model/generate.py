@@ -70,18 +70,11 @@ class GenerationConfig:
             raise ValueError(f"invalid GenerationConfig {self}")
 
 
-# EgoM2P's eval scripts (PAPER.md §1.9): ROAR, linear token schedule, temperature 0.01, CFG 2.0 with grow
-# conditioning, top-p 0.8. Steps per task: gaze 5, camera 3, rgb→depth 3, depth→rgb 6. The table lists
-# "constant" only for gaze; the others' temperature schedule is not given: constant chosen (at 0.01 it
-# hardly matters). top_k is not set by the scripts: 0 (off, 4M's default). Seed: not given, 0 chosen.
-_PAPER = dict(order="roar", schedule="linear", temperature=0.01, temperature_schedule="constant",
-              top_k=0, top_p=0.8, guidance=2.0, seed=0)
-TASK_DEFAULTS: dict[tuple[str, str], GenerationConfig] = {
-    ("rgb", "gaze"): GenerationConfig(steps=5, **_PAPER),      # eval_model_rgb2gaze.py
-    ("rgb", "camera"): GenerationConfig(steps=3, **_PAPER),    # eval_model_rgb2cam.py
-    ("rgb", "depth"): GenerationConfig(steps=3, **_PAPER),     # eval_model_rgb2depth.py
-    ("depth", "rgb"): GenerationConfig(steps=6, **_PAPER),     # eval_model_depth2rgb.py
-}
+# EgoM2P's evaluation decoding: ROAR, linear token schedule, temperature 0.01 (constant), classifier-free
+# guidance 2.0 with grow conditioning, top-p 0.8; top_k off (4M's default), seed 0. The steps differ per task
+# (``egom2p.tasks.registry``).
+PAPER_GENERATION = dict(order="roar", schedule="linear", temperature=0.01, temperature_schedule="constant",
+                        top_k=0, top_p=0.8, guidance=2.0, seed=0)
 
 
 def _positions(layout: TokenLayout, chosen: Mapping[str, Selection], device) -> torch.Tensor:
@@ -197,4 +190,4 @@ def predict_all(model, tokens: torch.Tensor, inputs: Mapping[str, Selection], ta
     return generate(model, tokens, inputs, [(target, GenerationConfig(order="maskgit", steps=1, temperature=0.0))])
 
 
-__all__ = ["GenerationConfig", "TASK_DEFAULTS", "ORDERS", "generate", "predict_all", "decode_modality"]
+__all__ = ["GenerationConfig", "PAPER_GENERATION", "ORDERS", "generate", "predict_all", "decode_modality"]

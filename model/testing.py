@@ -3,7 +3,7 @@
 Each sample has a hidden scene id ``s``; every modality's tokens are a fixed function of (s, position)
 with a fraction of uniformly random tokens, so cross-modal prediction is learnable (a trained model's loss
 falls far below ln(vocab)) while no modality is trivially constant. Datasets may lack modalities, as the
-real ones do. Written with the same writer and layout as ``token_shards`` (DESIGN.md §5), plus the
+real ones do. Written with the same writer and layout as ``token_shards``, plus the
 ``tokenizers/current/<role>.json`` pointers the training entry point resolves shards by.
 """
 from __future__ import annotations
@@ -13,13 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from egom2p import io
+from egom2p import modalities as M
 from egom2p.paths import DataPaths
 from egom2p.tokenizers.shards import write_token_folder
-from egom2p.tokenizers.store import ROLE_MODALITIES, tokenizers_root
 
 from .config import ModelConfig
 
-DEFAULT_DATASETS = {"synth-full": ("rgb", "depth", "gaze", "camera"), "synth-nodepth": ("rgb", "gaze", "camera")}
+
+def default_datasets() -> dict[str, tuple[str, ...]]:
+    """Two datasets: one with every registered modality, one without depth (as real datasets lack it)."""
+    return {"synth-full": M.names(),
+            "synth-nodepth": tuple(m.name for m in M.REGISTRY.values() if m.value != "inverse_depth")}
 
 
 def scene_tokens(scene: int, n: int, vocab: int, salt: int, rng: np.random.Generator, noise: float,
@@ -39,9 +43,9 @@ def write_synthetic_shards(root: str | Path, cfg: ModelConfig, datasets: dict[st
 
     Keys are ``<dataset>_<i>``; the last ``val_fraction`` of each dataset's clips get split ``val``.
     """
-    datasets = datasets or DEFAULT_DATASETS
+    datasets = datasets or default_datasets()
     paths = DataPaths(Path(root))
-    ids = {role: f"{role}-synthetic" for role in ROLE_MODALITIES}
+    ids = {role: f"{role}-synthetic" for role in M.roles()}
     rng = np.random.default_rng(seed)
     for ds, mods in datasets.items():
         scene = rng.integers(0, scenes, clips)
@@ -53,11 +57,11 @@ def write_synthetic_shards(root: str | Path, cfg: ModelConfig, datasets: dict[st
             salt = cfg.names.index(m)
             samples = {k: scene_tokens(int(scene[i]), spec.n_tokens, spec.vocab_size, salt, rng, noise)
                        .reshape(spec.token_shape) for i, k in enumerate(keys)}
-            role = next(r for r, ms in ROLE_MODALITIES.items() if m in ms)
+            role = M.get(m).tokenizer
             rows = {k: {"split": split[k], "sequence_id": k} for k in keys}
             write_token_folder(paths.tokens(ids[role], m, ds), samples, spec.vocab_size, shard_size, rows,
                                {"tokenizer_id": ids[role], "modality": m, "dataset": ds, "synthetic": True})
     for role, tid in ids.items():
-        io.write_json(tokenizers_root(paths) / "current" / f"{role}.json",
+        io.write_json(paths.current_tokenizer(role),
                       {"tokenizer_id": tid, "path": "", "metrics": {"synthetic": True}})
-    return {m: ids[r] for r, ms in ROLE_MODALITIES.items() for m in ms}
+    return {m: ids[r] for r, ms in M.roles().items() for m in ms}

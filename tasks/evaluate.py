@@ -1,12 +1,11 @@
 """Evaluate methods on held-out clips for the four tasks: one row per (task, method, clip) with its metrics.
 
 Held-out = the token shards' ``val`` and ``test`` splits (per sequence, so no leakage from training).
-Ground truth lives on each method's output grid: video targets on the tokenizer's grid (``frames`` frames
-at ``fps``, ``resolution``²: the clip is subsampled and resized exactly as the tokenizer does), gaze and
-camera at the clip's 60 samples. Methods (each a ``Method``):
+Ground truth lives on each method's output grid (``targets.py``, by the target's registry ``value``): video
+targets on the tokenizer's grid, trajectories at the clip's 60 samples. Methods (each a ``Method``):
 
 - ``EgoM2P`` — the multitask model: the task's inputs → target tokens (``generate`` with the paper's
-  per-task settings, ``TASK_DEFAULTS``) → detokenized;
+  per-task settings, ``Task.generation``) → detokenized;
 - ``task-specific`` — same architecture and budget trained on one task (``TrainConfig.task``);
 - ``trivial`` — center gaze, static camera, mean depth, copy of the conditioning (first) frame;
 - ``OpenCV VO`` — monocular visual odometry on the clip's 60 frames (camera only);
@@ -22,13 +21,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from egom2p.clip import read_clip
+from egom2p import modalities as M
+from egom2p.clip import read_clip, read_meta
 from egom2p.model.config import ModelConfig
 from egom2p.model.data import DataConfig, iter_samples
-from egom2p.model.generate import TASK_DEFAULTS, GenerationConfig, generate
+from egom2p.model.generate import generate
+from egom2p.paths import DataPaths
 from egom2p.tokenizers.video import data as V
 
-from . import baselines, metrics
+from . import metrics
 from .registry import TASKS, Task
 from .vo import monocular_vo
 
@@ -45,14 +46,14 @@ class EvalClip:
 
     def array(self, modality: str) -> np.ndarray:
         if modality not in self._arrays:
-            self._arrays[modality] = getattr(read_clip(self.folder, modalities=(modality,)), modality)
+            self._arrays[modality] = read_clip(self.folder, modalities=(modality,)).get(modality)
         return self._arrays[modality]
 
 
 def held_out_clips(root: Path, cfg: ModelConfig, tokenizer_ids: dict[str, str], splits=("val", "test"),
                    max_per_dataset: int = 0) -> list[EvalClip]:
     """Held-out clips with their tokens (from the shards) and canonical folders."""
-    import json
+    paths = DataPaths(Path(root))
     tids = tuple((m, tokenizer_ids[m]) for m in cfg.names if m in tokenizer_ids)
     out, per_ds = [], {}
     for split in splits:
@@ -64,54 +65,41 @@ def held_out_clips(root: Path, cfg: ModelConfig, tokenizer_ids: dict[str, str], 
             ds = s["dataset"]
             if max_per_dataset and per_ds.get(ds, 0) >= max_per_dataset:
                 continue
-            folder = Path(root) / "clips" / ds / s["__key__"]
+            folder = paths.clips(ds) / s["__key__"]
             if not folder.is_dir():
                 continue
             per_ds[ds] = per_ds.get(ds, 0) + 1
             out.append(EvalClip(ds, s["__key__"], folder, s["tokens"], dict(zip(cfg.names, s["present"].tolist())),
-                                json.loads((folder / "meta.json").read_text())))
+                                read_meta(folder)))
     return out
 
 
 def ground_truth(task: Task, clip: EvalClip, video_cfg) -> np.ndarray:
-    """The target on the evaluation grid: rgb (frames, S, S, 3) uint8, depth (frames, S, S) with NaN,
-    gaze (60, 2), camera (60, 4, 4)."""
-    a = clip.array(task.target)
-    c = video_cfg
-    if task.target == "rgb":
-        return V.video_to_rgb(V.rgb_to_video(a, c.frames, c.fps, c.resolution))
-    if task.target == "depth":
-        vid, valid = V.depth_to_video(a, c.frames, c.fps, c.resolution)
-        return np.where(valid, (vid[0] + 1.0) / 2.0, np.nan)
-    return np.asarray(a, np.float64)
+    """The target on the evaluation grid (``targets.py``): e.g. rgb (frames, S, S, 3) uint8, depth
+    (frames, S, S) with NaN, gaze (60, 2), camera (60, 4, 4)."""
+    return task.behaviour.ground_truth(clip.array(task.target), video_cfg)
 
 
 def scored_length(task: Task, clip: EvalClip, video_cfg) -> int:
     """How many samples of the task's target grid hold real (not padded) frames: a short sequence of an
     evaluation dataset (ADT) is one clip padded with its last frame, ``valid_frames`` < 60 in its meta.
-    Video targets count tokenizer-grid frames; gaze/camera count clip samples. 0 = nothing to score."""
+    Video-grid targets count tokenizer-grid frames, others clip samples; fewer than the target's
+    ``min_length`` (a video needs a frame after the conditioning one, poses two) = 0: nothing to score."""
     valid = int(clip.meta.get("valid_frames") or 0) or None
-    if task.target in ("rgb", "depth"):
+    target = task.behaviour
+    if target.on_video_grid:
         idx = V.frame_indices(video_cfg.frames, video_cfg.fps)
         n = len(idx) if valid is None else int((idx < valid).sum())
-        return n if task.target == "depth" or n >= 2 else 0   # video: frame 0 is the conditioning frame
-    n = len(clip.array(task.target)) if valid is None else valid
-    return n if task.target == "gaze" or n >= 2 else 0
+    else:
+        n = len(clip.array(task.target)) if valid is None else valid
+    return n if n >= target.min_length else 0
 
 
 def score(task: Task, pred: np.ndarray, gt: np.ndarray, clip: EvalClip, n: int | None = None) -> dict[str, float]:
     """The task's metrics of one clip over its first ``n`` samples (``scored_length``; None = all)."""
     if n is not None:
         pred, gt = np.asarray(pred)[:n], np.asarray(gt)[:n]
-    if task.target == "gaze":
-        side = int(clip.meta.get("side", 0)) or None
-        K = metrics.clip_intrinsics(clip.meta) if "intrinsics" in clip.meta else None
-        return metrics.gaze_metrics(pred, gt, K=K, side=side)
-    if task.target == "camera":
-        return metrics.camera_metrics(pred, gt, delta=min(metrics.RTE_DELTA, len(gt) - 1))
-    if task.target == "depth":
-        return metrics.depth_metrics(pred, gt, clip.meta.get("depth_normalization"))
-    return metrics.video_metrics(pred, gt, start=1)   # frame 0 is the conditioning frame
+    return task.behaviour.score(pred, gt, clip.meta)
 
 
 # ------------------------------------------------------------------------------------------ methods
@@ -149,7 +137,7 @@ class ModelMethod(Method):
             if task.first_frame_given:
                 inputs[task.target] = np.arange(int(np.prod(spec.token_shape[1:])))
             tokens = torch.as_tensor(np.stack([clips[i].tokens for i in idx]), dtype=torch.long)
-            gc = self.gen.get(task.name) or TASK_DEFAULTS.get((task.inputs[0], task.target)) or GenerationConfig()
+            gc = self.gen.get(task.name) or task.generation
             with torch.no_grad():
                 pred = generate(model, tokens, inputs, [(task.target, gc)])
             target_tokens = pred[:, lay.slice(task.target)].reshape(len(idx), *spec.token_shape).numpy()
@@ -159,20 +147,16 @@ class ModelMethod(Method):
 
 
 class TrivialMethod(Method):
+    """The target kind's trivial prediction (``targets.py``): centre gaze, static camera, mean depth, copy of
+    the conditioning frame."""
     name = "trivial"
 
     def __init__(self, video_cfg, mean_inverse_depth: float = 0.5):
         self.video_cfg, self.mean_inv = video_cfg, mean_inverse_depth
 
     def predict(self, task: Task, clips: list[EvalClip]) -> list[np.ndarray]:
-        c = self.video_cfg
-        if task.target == "gaze":
-            return [baselines.center_gaze() for _ in clips]
-        if task.target == "camera":
-            return [baselines.static_camera() for _ in clips]
-        if task.target == "depth":
-            return [baselines.mean_depth(c.resolution, self.mean_inv, c.frames).astype(np.float32) for _ in clips]
-        return [baselines.copy_first_frame(ground_truth(task, cl, c), c.frames) for cl in clips]
+        return [task.behaviour.trivial(ground_truth(task, cl, self.video_cfg), self.video_cfg, self.mean_inv)
+                for cl in clips]
 
 
 class VOMethod(Method):
@@ -181,8 +165,8 @@ class VOMethod(Method):
     def predict(self, task: Task, clips: list[EvalClip]) -> list[np.ndarray]:
         out = []
         for cl in clips:
-            rgb = cl.array("rgb")
-            out.append(monocular_vo(rgb, metrics.clip_intrinsics(cl.meta, rgb.shape[1])).poses)
+            frames = cl.array(M.one(source="video").name)
+            out.append(monocular_vo(frames, metrics.clip_intrinsics(cl.meta, frames.shape[1])).poses)
         return out
 
 

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from egom2p import io
+from egom2p import modalities as M
 from egom2p.presets import CLIP_FPS, CLIP_FRAMES
 
-TARGETS = ("depth", "gaze", "camera")
+from .registry import from_video
 
 
 def load_windows(path: str | Path, side: int) -> np.ndarray:
@@ -53,25 +54,31 @@ def load_windows(path: str | Path, side: int) -> np.ndarray:
 
 
 def predict_windows(windows: np.ndarray, model, tokenizers: dict, log=print) -> dict[str, np.ndarray]:
-    """(W, 60, S, S, 3) → {"depth": (W·16, s, s), "gaze": (W·60, 2), "camera": (W·60, 4, 4)}."""
+    """(W, 60, S, S, 3) → the target of every task that needs only the video, e.g. {"depth": (W·16, s, s),
+    "gaze": (W·60, 2), "camera": (W·60, 4, 4)}."""
     from tqdm import tqdm
 
-    from egom2p.model.generate import TASK_DEFAULTS, generate
+    from egom2p.model.generate import generate
     lay = model.cfg.layout
-    out = {m: [] for m in TARGETS if m in lay.names and m in tokenizers}
+    video = M.one(source="video").name
+    tasks = {t.target: t for t in from_video() if t.target in lay.names and t.target in tokenizers}
+    out = {m: [] for m in tasks}
     for win in tqdm(windows, desc="predict", unit="window", file=sys.stderr):
         tokens = torch.zeros(1, lay.length, dtype=torch.long)
-        tokens[0, lay.slice("rgb")] = torch.as_tensor(tokenizers["rgb"].tokenize("rgb", [win]).reshape(-1))
+        tokens[0, lay.slice(video)] = torch.as_tensor(tokenizers[video].tokenize(video, [win]).reshape(-1))
         for m in out:
-            pred = generate(model, tokens, {"rgb": "all"}, [(m, TASK_DEFAULTS[("rgb", m)])])
+            pred = generate(model, tokens, {video: "all"}, [(m, tasks[m].generation)])
             spec = model.cfg.spec(m)
             out[m].append(tokenizers[m].detokenize(m, pred[:, lay.slice(m)].reshape(1, *spec.token_shape).numpy())[0])
     return {m: np.concatenate(v).astype(np.float32) for m, v in out.items()}
 
 
 def preview(windows: np.ndarray, result: dict, video_cfg) -> np.ndarray:
-    """rgb | depth (magma) frames at the tokenizer's fps with the gaze point: (T, s, 2s, 3) uint8."""
+    """rgb | depth (magma) frames at the tokenizer's fps with the gaze point: (T, s, 2s, 3) uint8. The depth
+    and gaze panels come from the predicted maps (``inverse_depth``) and image points (``image_point``)."""
     from egom2p.tokenizers.video import data as V
+    maps = [m for m in result if M.get(m).value == "inverse_depth"]
+    points = [m for m in result if M.get(m).value == "image_point"]
     frames = []
     idx = V.frame_indices(video_cfg.frames, video_cfg.fps)
     for w, win in enumerate(windows):
@@ -79,11 +86,11 @@ def preview(windows: np.ndarray, result: dict, video_cfg) -> np.ndarray:
         for k in range(video_cfg.frames):
             left = rgb[k].copy()
             right = np.zeros_like(left)
-            if "depth" in result:
-                d = np.clip(result["depth"][w * video_cfg.frames + k], 0, 1)
+            for m in maps[:1]:
+                d = np.clip(result[m][w * video_cfg.frames + k], 0, 1)
                 right = cv2.applyColorMap((d * 255).astype(np.uint8), cv2.COLORMAP_MAGMA)[..., ::-1]
-            if "gaze" in result:
-                g = result["gaze"][w * CLIP_FRAMES + idx[k]]
+            for m in points:
+                g = result[m][w * CLIP_FRAMES + idx[k]]
                 if np.isfinite(g).all():
                     p = (int(g[0] * left.shape[1]), int(g[1] * left.shape[0]))
                     cv2.circle(left, p, max(2, left.shape[0] // 20), (0, 255, 0), 1)
@@ -107,7 +114,8 @@ def main(argv=None) -> int:
         model, config = load_model(a.model)
         preset = get_preset(config["preset"])
         tokenizers, _ = load_tokenizers(DataPaths.from_env(a.data or None), preset)
-        if "rgb" not in tokenizers:
+        video = M.one(source="video").name
+        if video not in tokenizers:
             raise FileNotFoundError("no current video tokenizer under the data root; materialize video_tokenizer")
         windows = load_windows(a.video, preset.clip_resolution)
     except (FileNotFoundError, ValueError) as e:
@@ -118,7 +126,7 @@ def main(argv=None) -> int:
     for m, arr in result.items():
         io.write_npy(out / f"{m}.npy", arr)
     from egom2p.video import write_video
-    write_video(out / "preview.mp4", preview(windows, result, tokenizers["rgb"].cfg), fps=tokenizers["rgb"].cfg.fps)
+    write_video(out / "preview.mp4", preview(windows, result, tokenizers[video].cfg), fps=tokenizers[video].cfg.fps)
     print(f"{len(windows)} window(s) → {', '.join(f'{m}.npy {tuple(v.shape)}' for m, v in result.items())}, "
           f"preview.mp4 in {out}")
     return 0

@@ -1,7 +1,9 @@
 """Clip-level tokenizers: canonical clip arrays ↔ token arrays of the registry shape.
 
-``VideoClipTokenizer`` serves ``rgb`` and ``depth`` (one Cosmos-style tokenizer, native weights or
-TorchScript), ``TrajectoryClipTokenizer`` serves ``gaze`` or ``camera``. Both expose
+``VideoClipTokenizer`` serves every video modality (rgb and depth: one Cosmos-style tokenizer, native
+weights or TorchScript; color frames vs a scalar map by the registry row's ``value``),
+``TrajectoryClipTokenizer`` one trajectory modality (gaze, camera, …: features by the row's ``value``,
+``trajectory/codecs.py``). Both expose
 
     tokenize(modality, arrays: list[np.ndarray]) -> np.ndarray (N, *token_shape) int64
     detokenize(modality, tokens)                 -> list of clip-like arrays at tokenizer rate/size
@@ -15,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from egom2p import modalities as M
+
 from . import artifacts
+from .trajectory import codecs
 from .trajectory import features as F
 from .trajectory.model import TrajectoryConfig, TrajectoryVQVAE
 from .video import data as V
@@ -24,19 +29,27 @@ from .video.model import VideoTokenizer, VideoTokenizerConfig
 VIDEO_KIND, TRAJECTORY_KIND, JIT_KIND = "video", "trajectory", "video-jit"
 
 
+def _is_color(modality: str) -> bool:
+    return M.get(modality).value == "color"
+
+
 class VideoClipTokenizer:
-    """rgb/depth clips ↔ (t, h, w) tokens. ``model`` is a :class:`VideoTokenizer` or a JIT wrapper."""
-    modalities = ("rgb", "depth")
+    """Video clips (color (60, S, S, 3) uint8 or a (60, S, S) map in [0, 1]) ↔ (t, h, w) tokens. ``model`` is
+    a :class:`VideoTokenizer` or a JIT wrapper."""
 
     def __init__(self, model, cfg: VideoTokenizerConfig, tokenizer_id: str, batch_size: int = 4):
         self.model, self.cfg, self.tokenizer_id, self.batch_size = model, cfg, tokenizer_id, batch_size
         if isinstance(model, torch.nn.Module):
             model.eval()
 
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m.name for m in M.rows(kind="video"))
+
     def to_video(self, modality: str, array: np.ndarray) -> np.ndarray:
         """Canonical clip array → (3, frames, side, side) in [-1, 1]."""
         c = self.cfg
-        if modality == "rgb":
+        if _is_color(modality):
             return V.rgb_to_video(array, c.frames, c.fps, c.resolution)
         return V.depth_to_video(array, c.frames, c.fps, c.resolution)[0]
 
@@ -62,9 +75,9 @@ class VideoClipTokenizer:
         return self.encode_videos(np.stack([self.to_video(modality, a) for a in arrays]))
 
     def detokenize(self, modality: str, tokens: np.ndarray) -> list[np.ndarray]:
-        """rgb → (frames, S, S, 3) uint8; depth → (frames, S, S) inverse depth in [0, 1]."""
+        """color → (frames, S, S, 3) uint8; a map (depth) → (frames, S, S) in [0, 1]."""
         videos = self.decode_videos(tokens)
-        return [V.video_to_rgb(v) if modality == "rgb" else V.video_to_depth(v) for v in videos]
+        return [V.video_to_rgb(v) if _is_color(modality) else V.video_to_depth(v) for v in videos]
 
     def save(self, folder: str | os.PathLike, metrics: dict | None = None) -> str:
         self.tokenizer_id = artifacts.save_artifact(folder, VIDEO_KIND, self.cfg.to_dict(), self.model.state_dict(),
@@ -73,7 +86,7 @@ class VideoClipTokenizer:
 
 
 class TrajectoryClipTokenizer:
-    """gaze (60,2) or camera (60,4,4) clips ↔ (30,) tokens."""
+    """Clips of one trajectory modality (gaze (60, 2), camera (60, 4, 4), …) ↔ (30,) tokens."""
 
     def __init__(self, model: TrajectoryVQVAE, normalizer: F.Normalizer, tokenizer_id: str):
         self.model, self.normalizer, self.tokenizer_id = model.eval(), normalizer, tokenizer_id
@@ -82,10 +95,7 @@ class TrajectoryClipTokenizer:
 
     def features(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Clip array → (normalized features (60, C), valid mask (60,))."""
-        if self.cfg.modality == "gaze":
-            x, valid = F.gaze_features(array)
-        else:
-            x, valid = F.camera_features(array), np.ones(len(array), bool)
+        x, valid = codecs.codec_for(self.cfg.modality).encode(array)
         return np.where(valid[:, None], self.normalizer(x), 0.0).astype(np.float32), valid
 
     @torch.no_grad()
@@ -96,8 +106,7 @@ class TrajectoryClipTokenizer:
     @torch.no_grad()
     def detokenize(self, modality: str, tokens: np.ndarray) -> list[np.ndarray]:
         x = self.normalizer.inverse(self.model.decode(torch.from_numpy(np.asarray(tokens, np.int64))).cpu().numpy())
-        conv = F.features_to_gaze if self.cfg.modality == "gaze" else F.features_to_camera
-        return [conv(a) for a in x]
+        return [codecs.decode(self.cfg.modality, a) for a in x]
 
     def save(self, folder: str | os.PathLike, metrics: dict | None = None) -> str:
         extra = {"normalizer": self.normalizer.to_dict()}

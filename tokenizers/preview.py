@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from egom2p import modalities as M
 from egom2p.clip import read_clip
 
 from .video import data as V
@@ -17,17 +18,16 @@ def _depth_rgb(d: np.ndarray) -> np.ndarray:
 
 
 def video_preview(tok, folder: Path, frames: int = 4, height: int = 96) -> np.ndarray:
-    """Rows: rgb input, rgb reconstruction, then depth input/reconstruction if the clip has depth."""
-    clip = read_clip(folder, modalities=("rgb", "depth"))
+    """Rows: input and reconstruction of every video modality the clip has (rgb, then depth as a colour map)."""
+    video = [m.name for m in M.rows(kind="video")]
+    clip = read_clip(folder, modalities=video)
     c = tok.cfg
     picks = np.linspace(0, c.frames - 1, frames).round().astype(int)
     rows = []
-    for modality in ("rgb", "depth"):
-        a = getattr(clip, modality)
-        if a is None:
-            continue
+    for modality in clip:
+        a = clip[modality]
         recon = tok.detokenize(modality, tok.tokenize(modality, [a]))[0]
-        if modality == "rgb":
+        if M.get(modality).value == "color":
             gt = V.video_to_rgb(V.rgb_to_video(a, c.frames, c.fps, c.resolution))
             pair = [gt, recon]
         else:
@@ -40,17 +40,21 @@ def video_preview(tok, folder: Path, frames: int = 4, height: int = 96) -> np.nd
 
 
 def trajectory_preview(modality: str, gt: list[np.ndarray], recon: list[np.ndarray], size: int = 160) -> np.ndarray:
-    """One panel per clip: input (white) vs reconstruction (orange). Gaze: image-plane path in [0,1]²;
-    camera: top-down x–z camera path (metres, auto-scaled)."""
+    """One panel per clip: input (white) vs reconstruction (orange). Image points (gaze): image-plane path in
+    [0,1]²; poses (camera): top-down x–z camera path (metres, auto-scaled); other signals: their first two
+    channels (auto-scaled)."""
+    value = M.get(modality).value
     panels = []
     for g, r in zip(gt, recon):
         img = np.full((size, size, 3), 30, np.uint8)
-        if modality == "gaze":
+        if value == "image_point":
             pts = [np.where(np.isfinite(g), g, np.nan), r]
             lo, hi = np.zeros(2), np.ones(2)
         else:
-            pts = [g[:, [0, 2], 3], r[:, [0, 2], 3]]
+            pts = [g[:, [0, 2], 3], r[:, [0, 2], 3]] if value == "pose" else \
+                [np.asarray(a, np.float64).reshape(len(a), -1)[:, :2] for a in (g, r)]
             allp = np.concatenate(pts)
+            allp = allp[np.isfinite(allp).all(1)] if value != "pose" else allp
             mid, half = allp.mean(0), max(1e-3, np.abs(allp - allp.mean(0)).max()) * 1.1
             lo, hi = mid - half, mid + half
         for p, colour in zip(pts, ((255, 255, 255), (255, 150, 40))):

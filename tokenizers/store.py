@@ -1,8 +1,9 @@
 """Where tokenizers live under the data root, and how the pipeline resolves them.
 
 ``<root>/tokenizers/<tokenizer_id>/`` holds one tokenizer (config.json, weights.safetensors, metrics.json);
-``<root>/tokenizers/current/<role>.json`` (role = video | gaze | camera) names the one the graph uses now
-({tokenizer_id, path}); ``token_shards`` reads these pointers.
+``<root>/tokenizers/current/<role>.json`` names the one the graph uses now ({tokenizer_id, path}); a role is
+a registry row's ``tokenizer`` (video for rgb + depth, gaze, camera, …); ``token_shards`` reads these
+pointers.
 """
 from __future__ import annotations
 
@@ -10,31 +11,30 @@ import json
 from pathlib import Path
 
 from egom2p import io
+from egom2p import modalities as M
 from egom2p.paths import DataPaths
 
 from .api import load_jit_tokenizer, load_tokenizer
 
-ROLES = ("video", "gaze", "camera")
-ROLE_MODALITIES = {"video": ("rgb", "depth"), "gaze": ("gaze",), "camera": ("camera",)}
 
-
-def tokenizers_root(paths: DataPaths) -> Path:
-    return paths.root / "tokenizers"
+def roles() -> dict[str, tuple[str, ...]]:
+    """Tokenizer role -> the modalities it tokenizes (registry order)."""
+    return M.roles()
 
 
 def save_current(paths: DataPaths, role: str, tok, metrics: dict | None = None, source: str = "") -> Path:
     """Save ``tok`` under its id (unless it was loaded from ``source``) and point ``current/<role>.json`` at it."""
-    folder = Path(source) if source else tokenizers_root(paths) / tok.tokenizer_id
+    folder = Path(source) if source else paths.tokenizer(tok.tokenizer_id)
     if not source:
         tok.save(folder, metrics=metrics)
-    io.write_json(tokenizers_root(paths) / "current" / f"{role}.json",
+    io.write_json(paths.current_tokenizer(role),
                   {"tokenizer_id": tok.tokenizer_id, "path": str(folder), "metrics": metrics or {}})
     return folder
 
 
 def load_current(paths: DataPaths, role: str, preset=None):
     """The tokenizer ``current/<role>.json`` points at (FileNotFoundError if none was made yet)."""
-    pointer = tokenizers_root(paths) / "current" / f"{role}.json"
+    pointer = paths.current_tokenizer(role)
     if not pointer.exists():
         raise FileNotFoundError(f"no {role} tokenizer yet ({pointer}); materialize the tokenizer assets first")
     return load_configured(json.loads(pointer.read_text())["path"], role, preset)
@@ -53,9 +53,24 @@ def load_configured(path: str, role: str, preset=None):
 def current_ids(paths: DataPaths) -> dict[str, str]:
     """modality → tokenizer_id of the current tokenizers (what the model stage reads shards by)."""
     out = {}
-    for role in ROLES:
-        pointer = tokenizers_root(paths) / "current" / f"{role}.json"
+    for role, names in roles().items():
+        pointer = paths.current_tokenizer(role)
         if pointer.exists():
             tid = json.loads(pointer.read_text())["tokenizer_id"]
-            out.update({m: tid for m in ROLE_MODALITIES[role]})
+            out.update({m: tid for m in names})
+    return out
+
+
+def load_current_all(paths: DataPaths, preset=None, log=None) -> dict:
+    """modality -> the current clip tokenizer of its role, for every role that has one (a role without a
+    tokenizer yet is skipped, with a message to ``log``)."""
+    out = {}
+    for role, names in roles().items():
+        try:
+            tok = load_current(paths, role, preset)
+        except FileNotFoundError as e:
+            if log:
+                log(str(e))
+            continue
+        out.update({m: tok for m in names})
     return out

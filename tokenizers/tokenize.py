@@ -6,13 +6,12 @@ a new dataset partition tokenizes just that dataset; a new tokenizer writes unde
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from egom2p import modalities as M
-from egom2p.clip import read_clip
+from egom2p.catalog import iter_clips
 from egom2p.paths import DataPaths
 
 from .shards import write_token_folder
@@ -26,40 +25,30 @@ def tokenize_dataset(paths: DataPaths, dataset: str, tokenizers: dict, preset, s
     modality (``has_<m>`` in the index); clips lacking it are absent there. Returns, per modality, the
     tokenizer id, folder, sample/shard/token counts, bytes and throughput (clips/s).
     """
-    from egom2p.curation.partition import read_index
-    rows = read_index(paths.clips(dataset))
     summary: dict[str, dict] = {}
     for modality, tok in tokenizers.items():
         spec = M.get(modality)
         expect = tuple(spec.token_shape(preset))
-        picked = [r for r in rows if r.get(f"has_{modality}")]
-        if not picked:  # a missing modality is absent from tokens/, never an empty folder (DESIGN.md §5)
+        picked = list(iter_clips(paths, dataset, has=modality))
+        if not picked:  # a missing modality is absent from tokens/, never an empty folder
             log(f"{dataset}/{modality}: no clip has it, nothing written")
             continue
         t0 = time.time()
         samples: dict[str, np.ndarray] = {}
         for i in range(0, len(picked), batch_size):
             batch = picked[i:i + batch_size]
-            arrays = [getattr(read_clip(paths.clips(dataset) / r["clip_id"], modalities=(modality,)), modality)
-                      for r in batch]
-            tokens = tok.tokenize(modality, arrays)
-            for r, t in zip(batch, tokens):
+            tokens = tok.tokenize(modality, [spec.read(c.folder) for c in batch])
+            for c, t in zip(batch, tokens):
                 if tuple(t.shape) != expect:
                     raise ValueError(f"{modality} tokens {t.shape} != registry shape {expect} for preset {preset.name}")
-                samples[r["clip_id"]] = t
+                samples[c.clip_id] = t
         secs = time.time() - t0
         folder = paths.tokens(tok.tokenizer_id, modality, dataset)
         meta = {"tokenizer_id": tok.tokenizer_id, "modality": modality, "dataset": dataset, "preset": preset.name,
                 "token_shape": list(expect), "tokenizer_config": tok.cfg.to_dict()}
-        extra = {r["clip_id"]: {"split": r["split"], "sequence_id": r["sequence_id"]} for r in picked}
+        extra = {c.clip_id: {"split": c.split, "sequence_id": c.row["sequence_id"]} for c in picked}
         info = write_token_folder(folder, samples, spec.vocab_size(preset), shard_size, extra, meta)
         summary[modality] = {"tokenizer_id": tok.tokenizer_id, "folder": str(folder), **info, "seconds": secs,
                              "clips_per_s": len(picked) / secs if secs > 0 and picked else 0.0}
         log(f"{dataset}/{modality}: {info['samples']} clips → {info['shards']} shards in {secs:.1f} s")
     return summary
-
-
-def token_folders(root: Path, tokenizer_id: str, modality: str) -> list[Path]:
-    """Dataset folders written for (tokenizer_id, modality), sorted."""
-    base = Path(root) / "tokens" / tokenizer_id / modality
-    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")) if base.is_dir() else []

@@ -10,7 +10,8 @@ import torch
 
 from egom2p.model.config import ModelConfig
 from egom2p.model.egom2p import EgoM2P
-from egom2p.model.generate import TASK_DEFAULTS, GenerationConfig, generate, predict_all
+from egom2p.model.generate import GenerationConfig, generate, predict_all
+from egom2p.tasks.registry import TASKS
 from egom2p.model.masking import collate, task_masks
 from egom2p.model.sampling import (cosine_schedule, filter_logits, guide, linear_schedule, sample_tokens,
                                    temperature_schedule, token_schedule)
@@ -103,9 +104,9 @@ def test_temperature_zero_is_argmax_and_guidance():
 
 
 def test_task_defaults_follow_the_paper():
-    steps = {k: v.steps for k, v in TASK_DEFAULTS.items()}
+    steps = {(t.inputs[0], t.target): t.generation.steps for t in TASKS.values()}
     assert steps == {("rgb", "gaze"): 5, ("rgb", "camera"): 3, ("rgb", "depth"): 3, ("depth", "rgb"): 6}
-    for gc in TASK_DEFAULTS.values():
+    for gc in (t.generation for t in TASKS.values()):
         assert (gc.order, gc.schedule, gc.temperature, gc.top_p, gc.guidance) == ("roar", "linear", 0.01, 0.8, 2.0)
 
 
@@ -251,11 +252,11 @@ def test_generation_recovers_learned_depth(shrunk, one_thread):
     print(f"\nfinal loss {loss.item():.3f} (chance {math.log(VOCAB):.2f})")
     test = batch(32, 7)
     truth = test[:, dep].clone()
-    greedy_roar = dataclasses.replace(TASK_DEFAULTS[("rgb", "depth")], temperature=0.0, guidance=1.0)
+    greedy_roar = dataclasses.replace(TASKS["depth_estimation"].generation, temperature=0.0, guidance=1.0)
     runs = {"predict_all": predict_all(model, test, {"rgb": "all"}, "depth"),
             "roar x3 greedy": generate(model, test, {"rgb": "all"}, [("depth", greedy_roar)]),
             "roar x3 paper (t 0.01, top-p 0.8, cfg 2)": generate(model, test, {"rgb": "all"},
-                                                                 [("depth", TASK_DEFAULTS[("rgb", "depth")])]),
+                                                                 [("depth", TASKS["depth_estimation"].generation)]),
             "maskgit x4 greedy": generate(model, test, {"rgb": "all"},
                                           [("depth", GenerationConfig(order="maskgit", steps=4, temperature=0.0))])}
     for name, out in runs.items():

@@ -9,9 +9,10 @@ from egom2p.geometry import axis_angle_to_matrix, make_pose
 from egom2p.presets import TINY
 from egom2p.tokenizers.api import load_tokenizer
 from egom2p.tokenizers.trajectory import features as F
+from egom2p.tokenizers.trajectory.codecs import feature_dims
 from egom2p.tokenizers.trajectory.model import TrajectoryConfig, TrajectoryVQVAE
 from egom2p.tokenizers.trajectory.train import train_trajectory_tokenizer
-from egom2p.tokenizers.training import TrainConfig, codebook_usage
+from egom2p.tokenizers.training import TokenizerTrainConfig, codebook_usage
 
 SMALL = dict(dim=32, depth=1, heads=2)
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -92,7 +93,7 @@ def test_thirty_tokens_from_256_codes_and_artifact_round_trip(tmp_path, compand_
     assert cfg.tokens == 30 and cfg.codebook_size == 256 and cfg.latent_dim == 32
     tok, _ = train_trajectory_tokenizer(cams, TrajectoryConfig(modality="camera", in_channels=9, compand_m=compand_m,
                                                                **SMALL),
-                                        TrainConfig(steps=2, batch_size=4), log=lambda s: None)
+                                        TokenizerTrainConfig(steps=2, batch_size=4), log=lambda s: None)
     assert tok.normalizer.compand == (() if compand_m == 0 else (0.0,) * 6 + (compand_m,) * 3)
     tokens = tok.tokenize("camera", cams)
     assert tokens.shape == (6, 30) and tokens.min() >= 0 and tokens.max() < 256
@@ -111,7 +112,7 @@ def test_thirty_tokens_from_256_codes_and_artifact_round_trip(tmp_path, compand_
 def test_training_reduces_the_masked_loss():
     gazes = [_gaze(s) for s in range(8)]
     tok, hist = train_trajectory_tokenizer(gazes, TrajectoryConfig(modality="gaze", in_channels=2, **SMALL),
-                                           TrainConfig(steps=40, batch_size=8, lr=2e-3, warmup=4, log_every=1),
+                                           TokenizerTrainConfig(steps=40, batch_size=8, lr=2e-3, warmup=4, log_every=1),
                                            log=lambda s: None)
     first, last = np.mean([h["mse"] for h in hist[:3]]), np.mean([h["mse"] for h in hist[-3:]])
     assert last < 0.5 * first, (first, last)
@@ -130,11 +131,11 @@ def test_training_on_motion_sampled_clips_reduces_held_out_error():
     held_cams, held_gazes = sample_trajectories(12, seed=1)
     for modality, train, held, key in (("camera", cams, held_cams, "camera_ate_m"),
                                        ("gaze", gazes, held_gazes, "gaze_error_frac_width")):
-        cfg = TrajectoryConfig(modality=modality, in_channels=F.FEATURE_DIMS[modality], **SMALL)
+        cfg = TrajectoryConfig(modality=modality, in_channels=feature_dims(modality), **SMALL)
         errs = []
         for steps in (1, 150):
-            tok, _ = train_trajectory_tokenizer(list(train), cfg, TrainConfig(steps=steps, batch_size=16, lr=3e-3,
-                                                                              warmup=5), log=lambda s: None,
-                                                augment=False)
+            tok, _ = train_trajectory_tokenizer(list(train), cfg,
+                                                TokenizerTrainConfig(steps=steps, batch_size=16, lr=3e-3, warmup=5),
+                                                log=lambda s: None, augment=False)
             errs.append(evaluate_trajectory(tok, list(held))[key])
         assert errs[1] < 0.6 * errs[0], (modality, errs)

@@ -24,8 +24,8 @@ from egom2p.presets import CLIP_FRAMES, TrajectoryTokenizerSpec
 @dataclass(frozen=True)
 class TrajectoryConfig:
     """Network config; saved as JSON with the weights."""
-    modality: str = "gaze"
-    in_channels: int = 2
+    modality: str = ""          # registry name of the modality it tokenizes
+    in_channels: int = 2        # feature channels (``codecs.feature_dims``)
     frames: int = CLIP_FRAMES
     dim: int = 128
     depth: int = 2
@@ -40,9 +40,11 @@ class TrajectoryConfig:
     compand_m: float = 0.0  # camera: translation companding scale (m) of the features; 0 = linear (the paper)
 
     @classmethod
-    def from_spec(cls, spec: TrajectoryTokenizerSpec, modality: str, in_channels: int) -> "TrajectoryConfig":
+    def from_spec(cls, spec: TrajectoryTokenizerSpec, modality: str, in_channels: int = 0) -> "TrajectoryConfig":
+        """The preset's sizes for ``modality``; ``in_channels`` 0 = its codec's feature channels."""
+        from .codecs import feature_dims
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(modality=modality, in_channels=in_channels,
+        return cls(modality=modality, in_channels=in_channels or feature_dims(modality),
                    **{k: v for k, v in dataclasses.asdict(spec).items() if k in names})
 
     @classmethod

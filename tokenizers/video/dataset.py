@@ -13,11 +13,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from egom2p import modalities as M
 from egom2p.clip import read_clip
 
 from . import data as V
 
-KINDS = ("rgb", "depth")
+
+def video_modalities() -> tuple[str, ...]:
+    """Registered video modalities (rgb, depth, …), registry order."""
+    return tuple(m.name for m in M.rows(kind="video"))
+
+
+def is_map(modality: str) -> bool:
+    """A video modality stored as a single-channel map in [0, 1] (depth) rather than color frames."""
+    return M.get(modality).value != "color"
 
 
 @dataclass(frozen=True)
@@ -45,23 +54,23 @@ class VideoBank:
 
     @classmethod
     def from_videos(cls, videos: np.ndarray, kinds: list[str] | None = None) -> "VideoBank":
-        """Ready-made clips (N, 3, frames, S, S) in [-1,1] (no time shifts); ``kinds``: 'rgb'/'depth' per row."""
-        kinds = kinds or ["rgb"] * len(videos)
-        return cls(videos, np.array([k == "depth" for k in kinds]), np.arange(videos.shape[2]))
+        """Ready-made clips (N, 3, frames, S, S) in [-1,1] (no time shifts); ``kinds``: the video modality of
+        each row (default: all color)."""
+        is_depth = [is_map(k) for k in kinds] if kinds else [False] * len(videos)
+        return cls(videos, np.array(is_depth, bool), np.arange(videos.shape[2]))
 
     @classmethod
     def from_clips(cls, folders: list[Path], frames: int, fps: float, side: int,
-                   modalities: tuple[str, ...] = KINDS) -> "VideoBank":
-        """Every rgb and depth stream of the canonical clips in ``folders`` (all 60 frames, resized to ``side``)."""
+                   modalities: tuple[str, ...] | None = None) -> "VideoBank":
+        """Every video stream (rgb, depth, … or ``modalities``) of the canonical clips in ``folders`` (all 60
+        frames, resized to ``side``)."""
         videos, depth = [], []
         for folder in folders:
-            clip = read_clip(folder, modalities=modalities)
-            if "rgb" in modalities and clip.rgb is not None:
-                videos.append(torch.from_numpy(V.rgb_frames(clip.rgb, side)).half())
-                depth.append(False)
-            if "depth" in modalities and clip.depth is not None:
-                videos.append(torch.from_numpy(V.depth_frames(clip.depth, side)[0]).half())
-                depth.append(True)
+            clip = read_clip(folder, modalities=modalities or video_modalities())
+            for m in clip:
+                frames = V.depth_frames(clip[m], side)[0] if is_map(m) else V.rgb_frames(clip[m], side)
+                videos.append(torch.from_numpy(frames).half())
+                depth.append(is_map(m))
         if not videos:
             raise ValueError(f"no rgb/depth streams in {len(folders)} clip folders")
         lengths = {v.shape[1] for v in videos}
