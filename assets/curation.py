@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.curation.checks import check_names, check_partition
 from egom2p.curation.clips import curate_clips
 from egom2p.curation.depth import label_depth
@@ -10,8 +12,6 @@ from egom2p.curation.inventory import build_inventory
 from egom2p.curation.normalize import normalize_partition, upstream_quarantine
 from egom2p.curation.partition import StageResult
 from egom2p.curation.preview import markdown_image, partition_preview
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import CurationSettings, DataRoot
 
 GROUP = "curation"
 MODALITIES = ("rgb", "depth", "gaze", "camera")

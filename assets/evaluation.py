@@ -5,14 +5,12 @@
 multitask run actually consumed (same budget per task, as the paper's specialists), in-process.
 ``evaluation``: every method on the held-out clips → ``data/eval/report.md`` + plots, as metadata.
 """
-import dataclasses
-import json
 from pathlib import Path
 
 import dagster as dg
 
+from egom2p.assets.resources import DataRoot
 from egom2p.curation.preview import markdown_image
-from egom2p.pipelines.resources import DataRoot
 
 GROUP = "evaluation"
 
@@ -39,20 +37,12 @@ def _run_dir(root: Path, name: str) -> Path:
           description="Task-specific EgoM2P baselines: same architecture and token budget, one task each.")
 def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, data: DataRoot) -> dg.MaterializeResult:
     from egom2p.model.parallel_runs import run_many
-    from egom2p.model.reporting import read_metrics
-    from egom2p.model.train_config import TrainConfig
-    from egom2p.tasks.registry import TASKS
+    from egom2p.tasks.specialists import specialist_configs
     root = data.paths().root
-    src = _run_dir(root, config.pretrained_run)
-    base = TrainConfig.from_dict(json.loads((src / "config.json").read_text())["train"])
-    rows = read_metrics(src)
-    tokens = config.tokens or (rows[-1]["tokens"] if rows else base.tokens)
+    _run_dir(root, config.pretrained_run)
+    tokens, cfgs = specialist_configs(root / "runs", config.pretrained_run, config.tokens)
     meta = {"tokens_per_task": tokens, "parallel": config.parallel}
-    cfgs = {name: dataclasses.replace(base, task=task.spec, tokens=int(tokens), resume=False, tensorboard=False,
-                                      out_dir=str(root / "runs" / f"{config.pretrained_run}-{name}"), workers=0,
-                                      max_steps=0)
-            for name, task in TASKS.items()}
-    context.log.info(f"training {len(cfgs)} task models ({', '.join(t.spec for t in TASKS.values())}) for {tokens} "
+    context.log.info(f"training {len(cfgs)} task models ({', '.join(c.task for c in cfgs.values())}) for {tokens} "
                      f"tokens each, {config.parallel} at a time")
     summaries = run_many(list(cfgs.values()), config.time_budget_s, config.parallel, log=context.log.info)
     for (name, cfg), summary in zip(cfgs.items(), summaries):
@@ -75,12 +65,11 @@ def evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig, data
     import numpy as np
     from PIL import Image
 
-    from egom2p.tasks.registry import TASKS
     from egom2p.tasks.run import run_evaluation
+    from egom2p.tasks.specialists import trained_specialists
     root = data.paths().root
     src = _run_dir(root, config.pretrained_run)
-    specialists = {t: root / "runs" / f"{config.pretrained_run}-{t}" for t in TASKS}
-    specialists = {t: d for t, d in specialists.items() if (d / "model.safetensors").exists()}
+    specialists = trained_specialists(root / "runs", config.pretrained_run)
     res = run_evaluation(root, src, specialists, max_per_dataset=config.max_clips_per_dataset, log=context.log.info)
     meta = {"report": dg.MetadataValue.md(res["report"]), "report_path": dg.MetadataValue.path(res["report_path"]),
             "clips": res["clips"], "specialists_over_multitask": float(res["specialists_over_multitask"]),

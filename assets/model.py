@@ -9,63 +9,68 @@ adds the loss curve. On Kubernetes the same command runs in a pod with ``dagster
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import yaml
 
+from egom2p.assets.resources import DataRoot, LineSettings
 from egom2p.model.launch import LaunchSpec, train_command
 from egom2p.model.train_config import TrainConfig
-from egom2p.pipelines.resources import DataRoot
 
 GROUP = "model"
+
+# where the asset's training defaults differ from TrainConfig's (a short tiny run on this CPU)
+TRAIN_DEFAULTS = {"tokens": 3_000_000, "warmup_tokens": 200_000}
+# TrainConfig fields the asset sets itself: the run folder, the data root and the line-wide preset
+SET_BY_ASSET = {"out_dir": "run_name (<data>/runs/<run_name>)", "data_root": "the data resource",
+                "preset": "the line resource (resources.line.config.preset)"}
 
 
 class PretrainConfig(dg.Config):
     """Launchpad config of one pretraining run (defaults: a short tiny run on this CPU).
 
     run_name: folder under ``<data>/runs/``; a run with the same name resumes from its latest checkpoint
-    preset: tiny | paper; tokens: run length (input + target tokens, all ranks)
     launcher: python | torchrun | deepspeed; processes: ranks per node; hostfile: deepspeed multi-node
-    engine: torch | deepspeed (the optimizer engine; the deepspeed launcher implies deepspeed)
-    zero_stage, bf16, batch_size, grad_accum, lr, workers: training knobs; time_budget_s: stop early
+    time_budget_s: stop early (with a checkpoint) after this many seconds, 0 = none
+    train: any ``TrainConfig`` field (egom2p/model/train_config.py) on top of the asset's defaults, e.g.
+        ``{tokens: 3000000, warmup_tokens: 200000, batch_size: 8, lr: 0.001, engine: torch, zero_stage: 1,
+        bf16: false, workers: 1, resume: true, ckpt_every: 100, log_every: 10, seed: 0}`` (those are the
+        defaults; the deepspeed launcher implies ``engine: deepspeed``). ``out_dir``, ``data_root`` and
+        ``preset`` come from run_name, the data resource and the line resource.
     """
     run_name: str = "tiny"
-    preset: str = "tiny"
-    tokens: int = 3_000_000
     launcher: str = "python"
     processes: int = 1
     hostfile: str = ""
-    engine: str = "torch"
-    zero_stage: int = 1
-    bf16: bool = False
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr: float = 1e-3
-    warmup_tokens: int = 200_000
-    workers: int = 1
-    resume: bool = True
     time_budget_s: float = 0.0
-    ckpt_every: int = 100
-    log_every: int = 10
-    seed: int = 0
+    train: dict[str, Any] = {}
 
-    def train_config(self, data_root: Path) -> TrainConfig:
-        engine = "deepspeed" if self.launcher == "deepspeed" else self.engine
-        return TrainConfig(out_dir=str(data_root / "runs" / self.run_name), data_root=str(data_root),
-                           preset=self.preset, tokens=self.tokens, batch_size=self.batch_size,
-                           grad_accum=self.grad_accum, lr=self.lr, warmup_tokens=self.warmup_tokens, bf16=self.bf16,
-                           engine=engine, zero_stage=self.zero_stage, workers=self.workers, seed=self.seed,
-                           resume=self.resume, ckpt_every=self.ckpt_every, log_every=self.log_every)
+    def train_config(self, data_root: Path, preset: str) -> TrainConfig:
+        """The run's TrainConfig: the asset's defaults, then ``train``, validated by ``TrainConfig.from_dict``
+        (an unknown key or a bad value raises ValueError naming it)."""
+        fixed = sorted(set(self.train) & set(SET_BY_ASSET))
+        if fixed:
+            raise ValueError(f"pretrained_model config train.{fixed[0]} cannot be set here: it comes from "
+                             f"{SET_BY_ASSET[fixed[0]]}")
+        d = {**TRAIN_DEFAULTS, **self.train, "out_dir": str(data_root / "runs" / self.run_name),
+             "data_root": str(data_root), "preset": preset}
+        if self.launcher == "deepspeed":
+            d["engine"] = "deepspeed"
+        return TrainConfig.from_dict(d)
 
 
 @dg.asset(group_name=GROUP, deps=[dg.AssetKey("token_shards")], kinds={"pytorch", "deepspeed"},
           description="EgoM2P masked encoder-decoder pretrained on the token shards (launched via Dagster Pipes).")
-def pretrained_model(context: dg.AssetExecutionContext, config: PretrainConfig, data: DataRoot,
+def pretrained_model(context: dg.AssetExecutionContext, config: PretrainConfig, data: DataRoot, line: LineSettings,
                      pipes_subprocess_client: dg.PipesSubprocessClient) -> dg.MaterializeResult:
     from egom2p.model.reporting import plot_loss
     from egom2p.curation.preview import markdown_image
     root = data.paths().root
-    cfg = config.train_config(root)
+    try:
+        cfg = config.train_config(root, line.preset)
+    except ValueError as e:
+        raise dg.Failure(f"invalid pretrained_model config: {e}") from None
     spec = LaunchSpec(config.launcher, config.processes, config.hostfile)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import DataRoot, TokenizerSettings
 from egom2p.curation.preview import markdown_image
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import DataRoot
-from egom2p.pipelines.resources_tokens import TokenizerSettings
 from egom2p.presets import get_preset
 
-# torch-heavy modules are imported inside the assets: every Dagster process (webserver, daemon, each run and
-# each step) loads this code location, and torch + vector-quantize-pytorch cost ~3.5 s per process.
+# torch-heavy modules (egom2p.tokenizers.*) are imported inside the assets: every Dagster process (webserver,
+# daemon, each run and each step) loads this code location.
 
 GROUP = "tokenizers"
 CLIPS = dg.AssetKey("normalized_clips")
@@ -38,49 +37,40 @@ def clip_splits(paths) -> tuple[list[Path], list[Path]]:
     return train, held
 
 
-def _numbers(metrics: dict) -> dict:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and v is not None}
+def _metadata(meta: dict) -> dict:
+    """A builder's plain metadata (``egom2p.tokenizers.build``) as Dagster metadata, key for key: folders as
+    paths, lists and dicts as JSON, previews as markdown images, numbers and strings as they are."""
+    from egom2p.tokenizers.build import Preview
+    out = {}
+    for k, v in meta.items():
+        if isinstance(v, Path):
+            v = dg.MetadataValue.path(str(v))
+        elif isinstance(v, (list, dict)):
+            v = dg.MetadataValue.json(v)
+        elif isinstance(v, Preview):
+            v = dg.MetadataValue.md(markdown_image(v.image, v.title))
+        out[k] = v
+    return out
 
 
 @dg.asset(group_name=GROUP, deps=[CLIPS], kinds={"pytorch", "safetensors"},
           description="Cosmos-style discrete causal video tokenizer (rgb + depth): configured weights, else trained.")
 def video_tokenizer(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
-    from egom2p.tokenizers import store
-    from egom2p.tokenizers.preview import video_preview
-    from egom2p.tokenizers.video.model import VideoTokenizerConfig
-    from egom2p.tokenizers.video.train import evaluate_video, load_videos, train_video_tokenizer
+    from egom2p.tokenizers.build import NothingToTrain, build_video_tokenizer
     paths, preset = data.paths(), get_preset(tokens.preset)
     train, held = clip_splits(paths)
-    history: list[dict] = []
-    if tokens.video_weights:
-        tok = store.load_configured(tokens.video_weights, "video", preset)
-    else:
-        cfg = VideoTokenizerConfig.from_spec(preset.video)
-        videos, _ = load_videos(train or held, cfg)
-        if not len(videos):
-            raise dg.Failure("no curated rgb/depth clips to train the video tokenizer on")
-        tok, history = train_video_tokenizer(videos, cfg, tokens.train_config("video"), context.log.info)
-    evaluated = held or train
-    metrics = {**evaluate_video(tok, evaluated), "evaluated_on": "held-out" if held else "train"}
-    folder = store.save_current(paths, "video", tok, metrics, source=tokens.video_weights)
-    meta = {"tokenizer_id": tok.tokenizer_id, "path": dg.MetadataValue.path(str(folder)),
-            "config": dg.MetadataValue.json(tok.cfg.to_dict()), **_numbers(metrics),
-            "loss_history": dg.MetadataValue.json(history[-20:])}
-    with_depth = [f for f in evaluated if (f / "depth.npy").exists()] + list(evaluated)
-    if with_depth:
-        meta["reconstruction"] = dg.MetadataValue.md(markdown_image(video_preview(tok, with_depth[0]),
-                                                                    "input / reconstruction"))
-    return dg.MaterializeResult(metadata=meta)
+    try:
+        _, meta = build_video_tokenizer(paths, preset, train, held, tokens.video_weights, tokens.train_config("video"),
+                                        context.log.info)
+    except NothingToTrain as e:
+        raise dg.Failure(str(e)) from None
+    return dg.MaterializeResult(metadata=_metadata(meta))
 
 
 @dg.asset(group_name=GROUP, deps=[CLIPS], kinds={"pytorch", "safetensors"},
           description="Gaze and camera trajectory VQ-VAEs (60 samples → 30 tokens): configured weights, else trained.")
 def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
-    from egom2p.tokenizers import store
-    from egom2p.tokenizers.preview import trajectory_preview
-    from egom2p.tokenizers.trajectory.features import FEATURE_DIMS
-    from egom2p.tokenizers.trajectory.model import TrajectoryConfig
-    from egom2p.tokenizers.trajectory.train import evaluate_trajectory, load_arrays, train_trajectory_tokenizer
+    from egom2p.tokenizers.build import build_trajectory_tokenizers
     paths, preset = data.paths(), get_preset(tokens.preset)
     train, held = clip_splits(paths)
     meta: dict = {}
@@ -91,31 +81,11 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
                                           SamplerConfig(kinds=("room", "tabletop")))
         sampled = {"camera": list(cams), "gaze": list(gazes)}
         meta["motion_sampled_clips"] = len(cams)
-    for modality in ("gaze", "camera"):
-        weights = getattr(tokens, f"{modality}_weights")
-        train_arrays, held_arrays = load_arrays(train, modality), load_arrays(held, modality)
-        if weights:
-            tok = store.load_configured(weights, modality, preset)
-        elif train_arrays or held_arrays:
-            cfg = TrajectoryConfig.from_spec(preset.trajectory, modality, FEATURE_DIMS[modality])
-            tok, history = train_trajectory_tokenizer((train_arrays or held_arrays) + sampled[modality], cfg,
-                                                      tokens.train_config("trajectory"), context.log.info,
-                                                      augment=not sampled[modality])
-            meta[f"{modality}_loss_history"] = dg.MetadataValue.json(history[-10:])
-        else:
-            context.log.warning(f"no curated clip has {modality}; no {modality} tokenizer made")
-            continue
-        arrays = held_arrays or train_arrays
-        metrics = {**evaluate_trajectory(tok, arrays), "evaluated_on": "held-out" if held_arrays else "train"}
-        folder = store.save_current(paths, modality, tok, metrics, source=weights)
-        meta.update({f"{modality}_tokenizer_id": tok.tokenizer_id, f"{modality}_path": dg.MetadataValue.path(str(folder)),
-                     **{f"{modality}_{k}": v for k, v in _numbers(metrics).items()}})
-        if arrays:
-            recon = tok.detokenize(modality, tok.tokenize(modality, arrays[:4]))
-            meta[f"{modality}_reconstruction"] = dg.MetadataValue.md(
-                markdown_image(trajectory_preview(modality, arrays[:4], recon), f"{modality} input / reconstruction"))
-    meta["config"] = dg.MetadataValue.json({"preset": preset.name, **preset.to_dict()["trajectory"]})
-    return dg.MaterializeResult(metadata=meta)
+    weights = {modality: getattr(tokens, f"{modality}_weights") for modality in ("gaze", "camera")}
+    _, built = build_trajectory_tokenizers(paths, preset, train, held, weights, tokens.train_config("trajectory"),
+                                           sampled, context.log.info, context.log.warning)
+    meta.update(built)
+    return dg.MaterializeResult(metadata=_metadata(meta))
 
 
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, kinds={"webdataset"},
@@ -127,14 +97,7 @@ def token_shards(context: dg.AssetExecutionContext, data: DataRoot, tokens: Toke
     paths, ds, preset = data.paths(), context.partition_key, get_preset(tokens.preset)
     if not (paths.clips(ds) / "index.parquet").exists():
         raise dg.Failure(f"no curated clips for {ds} ({paths.clips(ds)}); materialize normalized_clips first")
-    toks = {}
-    for role in store.ROLES:
-        try:
-            tok = store.load_current(paths, role, preset)
-        except FileNotFoundError as e:
-            context.log.warning(str(e))
-            continue
-        toks.update({m: tok for m in store.ROLE_MODALITIES[role]})
+    toks = store.load_current_all(paths, preset, context.log.warning)
     summary = tokenize_dataset(paths, ds, toks, preset, tokens.shard_size, tokens.tokenize_batch, context.log.info)
     meta = {"dagster/row_count": max([s["samples"] for s in summary.values()], default=0),
             "tokenizer_ids": dg.MetadataValue.json({m: s["tokenizer_id"] for m, s in summary.items()}),

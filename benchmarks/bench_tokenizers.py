@@ -47,14 +47,14 @@ def bench_video(train, held, minutes: float, log) -> dict:
     """The recipe of ``train_video_tokenizer.py`` (time-shift + flip augmentation, depth weighted 1/inverse depth,
     lr 2e-3, cosine over the time budget), shortened to ``minutes``; that script runs the long, resumable version."""
     from egom2p.presets import TINY
-    from egom2p.tokenizers.training import TrainConfig
+    from egom2p.tokenizers.training import TokenizerTrainConfig
     from egom2p.tokenizers.video.dataset import VideoBank
     from egom2p.tokenizers.video.model import VideoTokenizerConfig
     from egom2p.tokenizers.video.train import VideoLoss, evaluate_video, train_video_tokenizer
     cfg = VideoTokenizerConfig.from_spec(TINY.video)
     bank = VideoBank.from_clips(train, cfg.frames, cfg.fps, cfg.resolution)
-    tcfg = TrainConfig(steps=100_000 if minutes else 50, batch_size=4, lr=2e-3, warmup=200 if minutes else 5,
-                       time_budget_s=minutes * 60, log_every=20, anneal_to_budget=True)
+    tcfg = TokenizerTrainConfig(steps=100_000 if minutes else 50, batch_size=4, lr=2e-3, warmup=200 if minutes else 5,
+                                time_budget_s=minutes * 60, log_every=20, anneal_to_budget=True)
     t = time.time()
     tok, hist = train_video_tokenizer(bank, cfg, tcfg, log, loss=VideoLoss(depth_relative=True))
     secs = time.time() - t

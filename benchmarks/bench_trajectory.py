@@ -56,14 +56,14 @@ def sampled_clips(n: int, seed: int, kinds: tuple[str, ...]) -> tuple[np.ndarray
 def train_modality(modality: str, arrays: np.ndarray, recipe: Recipe, log) -> tuple[object, dict]:
     """Train the tiny-preset tokenizer of ``modality`` (no augmentation: the data is plentiful)."""
     from egom2p.presets import TINY
-    from egom2p.tokenizers.trajectory.features import FEATURE_DIMS
+    from egom2p.tokenizers.trajectory.codecs import feature_dims
     from egom2p.tokenizers.trajectory.model import TrajectoryConfig
     from egom2p.tokenizers.trajectory.train import train_trajectory_tokenizer
-    from egom2p.tokenizers.training import TrainConfig
-    cfg = dataclasses.replace(TrajectoryConfig.from_spec(TINY.trajectory, modality, FEATURE_DIMS[modality]),
+    from egom2p.tokenizers.training import TokenizerTrainConfig
+    cfg = dataclasses.replace(TrajectoryConfig.from_spec(TINY.trajectory, modality, feature_dims(modality)),
                               compand_m=recipe.compand_m if modality == "camera" else 0.0)
-    tcfg = TrainConfig(steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr, warmup=recipe.warmup,
-                       log_every=max(1, recipe.steps // 20))
+    tcfg = TokenizerTrainConfig(steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr, warmup=recipe.warmup,
+                                log_every=max(1, recipe.steps // 20))
     wall, cpu = time.time(), time.process_time()
     tok, hist = train_trajectory_tokenizer(list(arrays), cfg, tcfg, log, augment=False)
     return tok, {"steps": hist[-1]["step"] + 1, "batch": recipe.batch_size, "lr": recipe.lr,

@@ -34,25 +34,24 @@ TARGET_PSNR, TARGET_ABSREL = 28.0, 0.05
 def recipe(a: argparse.Namespace, steps: int) -> dict:
     """The frozen configs of one run (what a resumed run must match), as JSON-able dicts."""
     from egom2p.presets import TINY
-    from egom2p.tokenizers.training import TrainConfig
+    from egom2p.tokenizers.training import TokenizerTrainConfig
     from egom2p.tokenizers.video.dataset import Augment
     from egom2p.tokenizers.video.model import VideoTokenizerConfig
     from egom2p.tokenizers.video.train import VideoLoss
-    train = TrainConfig(steps=steps, batch_size=a.batch, lr=a.lr, warmup=a.warmup, weight_decay=1e-4, grad_clip=1.0,
-                        seed=a.seed, time_budget_s=(a.minutes or 100.0) * 60, log_every=10,
-                        checkpoint_every=a.checkpoint_every or 150,
-                        anneal_to_budget=True)
+    train = TokenizerTrainConfig(steps=steps, batch_size=a.batch, lr=a.lr, warmup=a.warmup, weight_decay=1e-4,
+                                 grad_clip=1.0, seed=a.seed, time_budget_s=(a.minutes or 100.0) * 60, log_every=10,
+                                 checkpoint_every=a.checkpoint_every or 150, anneal_to_budget=True)
     return {"model": VideoTokenizerConfig.from_spec(TINY.video).to_dict(), "train": train.to_dict(),
             "loss": VideoLoss(depth_relative=True).to_dict(), "augment": dataclasses.asdict(Augment()), "worlds": []}
 
 
 def build(rec: dict):
-    from egom2p.tokenizers.training import TrainConfig
+    from egom2p.tokenizers.training import TokenizerTrainConfig
     from egom2p.tokenizers.video.dataset import Augment
     from egom2p.tokenizers.video.model import VideoTokenizerConfig
     from egom2p.tokenizers.video.train import VideoLoss
-    return (VideoTokenizerConfig.from_dict(rec["model"]), TrainConfig(**rec["train"]), VideoLoss(**rec["loss"]),
-            Augment(**rec["augment"]))
+    return (VideoTokenizerConfig.from_dict(rec["model"]), TokenizerTrainConfig(**rec["train"]),
+            VideoLoss(**rec["loss"]), Augment(**rec["augment"]))
 
 
 def curve_table(curve: list[dict]) -> str:

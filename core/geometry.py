@@ -122,6 +122,19 @@ def axis_angle_to_matrix(axis: np.ndarray, angle: float) -> np.ndarray:
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
+def rotvec_to_matrix(w: np.ndarray) -> np.ndarray:
+    """Rodrigues' formula for a batch: (B, 3) rotation vectors (axis · angle, radians) → (B, 3, 3)
+    rotation matrices; a zero vector gives I."""
+    theta = np.linalg.norm(w, axis=1)[:, None, None]
+    k = np.zeros((len(w), 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -w[:, 2], w[:, 1], -w[:, 0]
+    k = k - np.swapaxes(k, 1, 2)
+    small = theta < 1e-12
+    th = np.where(small, 1.0, theta)
+    a, b = np.where(small, 1.0, np.sin(th) / th), np.where(small, 0.5, (1 - np.cos(th)) / th ** 2)
+    return np.eye(3) + a * k + b * (k @ k)
+
+
 def look_at_opencv(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, 0.0, 1.0)) -> np.ndarray:
     """OpenCV camera-to-world (4,4) at ``eye`` looking at ``target``; image up follows world ``up``."""
     eye = np.asarray(eye, dtype=np.float64)

@@ -19,13 +19,13 @@ from egom2p import io
 from egom2p import modalities as M
 from egom2p.clip import META_FILE
 from egom2p.normalize import valid_fraction
+from egom2p.timeline import canonical_times, nearest_indices, resample_linear, resample_poses
 from egom2p.video import write_video
 
 from .config import CurationConfig
 from .datasets import dataset_settings, resolve_reader
 from .partition import Log, StageResult, clip_id, discard, run_stage, split_of
 from .sequence import Sequence, SequenceError
-from .timeline import canonical_times, nearest_indices, resample_linear, resample_poses
 
 RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}
 

@@ -102,8 +102,9 @@ def publish(out_dir: str | Path, step: int, state: dict, keep: int) -> Path:
     return final
 
 
-def read_state(folder: Path) -> dict:
+def read_state(folder: Path) -> tuple[dict, torch.Tensor]:
+    """(trainer state, torch RNG state) of a checkpoint: the caller restores the RNG with
+    ``torch.set_rng_state`` when it resumes (reading a checkpoint changes no global state)."""
     state = json.loads((folder / STATE_FILE).read_text())
     rng = torch.load(folder / "rng.pt", weights_only=True)
-    torch.set_rng_state(rng["torch_rng"])
-    return state
+    return state, rng["torch_rng"]

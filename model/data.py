@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 import torch
 import webdataset as wds
 
+from egom2p.paths import DataPaths
 from egom2p.tokenizers.shards import MANIFEST, iter_shard
 
 from .config import TokenLayout
@@ -92,7 +93,8 @@ def build_index(cfg: DataConfig, layout: TokenLayout) -> list[DatasetIndex]:
     Raises FileNotFoundError with the folders looked at when no shard of the wanted split exists.
     """
     tids = dict(cfg.tokenizer_ids)
-    tokens_root = Path(cfg.root) / "tokens"
+    paths = DataPaths(Path(cfg.root))
+    tokens_root = paths.tokens_root
     found: dict[str, dict[str, dict[str, str]]] = {}   # dataset → modality → key → shard path
     for m in layout.names:
         if m not in tids:

@@ -21,13 +21,14 @@ from pathlib import Path
 import torch
 
 from egom2p.paths import DataPaths
+from egom2p.schedule import lr_at
 
 from . import checkpoint as ckpt
 from .config import ModelConfig
 from .data import DataConfig, TokenStream
 from .engine import DistInfo, device_for, dist_info, init_distributed, make_engine
 from .reporting import METRICS_FILE, Reporter, pipes_session, plot_loss
-from .train_config import TrainConfig, lr_at
+from .train_config import TrainConfig
 
 
 def data_config(cfg: TrainConfig, model_cfg: ModelConfig) -> DataConfig:
@@ -109,7 +110,8 @@ def run(cfg: TrainConfig, time_budget_s: float = 0.0) -> dict:
     state = {"step": 0, "batches": 0, "tokens": 0, "world_size": info.world_size}
     last = ckpt.latest(cfg.out_dir) if cfg.resume else None
     if last is not None:
-        prev = ckpt.read_state(last)
+        prev, torch_rng = ckpt.read_state(last)
+        torch.set_rng_state(torch_rng)
         saved = json.loads((last / ckpt.CONFIG_FILE).read_text())["model"]
         if saved != json.loads(json.dumps(model_cfg.to_dict())):
             raise ValueError(f"{last} holds another model config than this run's; use a new out_dir (run_name) "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,14 +91,6 @@ class TrainConfig:
 
     def global_batch(self, world_size: int) -> int:
         return world_size * self.batch_size * self.grad_accum
-
-
-def lr_at(step: int, total: int, warmup: int, lr: float, min_lr: float = 0.0) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine from ``lr`` to ``min_lr`` at ``total``."""
-    if warmup > 0 and step < warmup:
-        return lr * (step + 1) / warmup
-    frac = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
 
 
 def _coerce(name: str, value, kind: str):

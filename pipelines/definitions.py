@@ -2,17 +2,19 @@
 import dagster as dg
 
 from egom2p.assets import curation, evaluation, model, tokens
+from egom2p.assets.resources import CurationSettings, DataRoot, LineSettings, TokenizerSettings
 from egom2p.pipelines.jobs import curate_dataset, evaluate, pretrain, tokenize_dataset, train_tokenizers
-from egom2p.pipelines.resources import CurationSettings, DataRoot
-from egom2p.pipelines.resources_tokens import TokenizerSettings
 from egom2p.pipelines.sensors import raw_dataset_sensor
+
+# one line-wide preset, configured at launch (resources.line.config.preset) and shared by the nested resources
+line = LineSettings.configure_at_launch()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([curation, tokens, model, evaluation]),
     asset_checks=[],
     jobs=[curate_dataset, train_tokenizers, tokenize_dataset, pretrain, evaluate],
     sensors=[raw_dataset_sensor],
-    resources={"data": DataRoot(), "curation": CurationSettings(), "tokens": TokenizerSettings(),
-               "pipes_subprocess_client": dg.PipesSubprocessClient()},
+    resources={"data": DataRoot(), "line": line, "curation": CurationSettings(line=line),
+               "tokens": TokenizerSettings(line=line), "pipes_subprocess_client": dg.PipesSubprocessClient()},
     executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
 )

@@ -86,7 +86,7 @@ def link_reference_adt(paths, reference: Path) -> list[str]:
 
 
 def register_partitions(instance, data) -> list[str]:
-    from egom2p.pipelines.partitions import datasets_partitions
+    from egom2p.assets.partitions import datasets_partitions
     from egom2p.pipelines.sensors import new_dataset_folders
     new = new_dataset_folders(data, instance)
     if new:
@@ -151,14 +151,14 @@ def follow_run(instance, run_id: str, timeout_s: float = 3600):
 
 
 def token_summary(paths, datasets: list[str]) -> str:
-    from egom2p.tokenizers.shards import read_manifest
+    from egom2p.tokenizers.shards import MANIFEST, read_manifest
     from egom2p.tokenizers.store import current_ids
     ids = current_ids(paths)
     lines = ["| dataset | modality | tokenizer_id | clips | shards |", "|---|---|---|---|---|"]
     for ds in datasets:
         for m, tid in ids.items():
             folder = paths.tokens(tid, m, ds)
-            if (folder / "manifest.parquet").exists():
+            if (folder / MANIFEST).exists():
                 rows, _ = read_manifest(folder)
                 lines.append(f"| {ds} | {m} | {tid} | {len(rows)} | {len({r['shard'] for r in rows})} |")
     return "\n".join(lines)
@@ -187,8 +187,8 @@ def pretrain_config(tokens: int, budget_s: float = 0.0) -> dict:
     ends there; the task models get the same tokens), ``budget_s`` a wall-clock cap (0 = none); a fresh
     run folder each time (resume=false)."""
     return {"ops": {"pretrained_model": {"config": {
-        "run_name": "demo", "tokens": tokens, "warmup_tokens": tokens // 10, "resume": False,
-        "time_budget_s": budget_s, "ckpt_every": 50, "workers": 1}}}}
+        "run_name": "demo", "time_budget_s": budget_s,
+        "train": {"tokens": tokens, "warmup_tokens": tokens // 10, "resume": False, "ckpt_every": 50, "workers": 1}}}}}
 
 
 EVAL_CONFIG = {"ops": {"task_models": {"config": {"pretrained_run": "demo"}},
@@ -197,38 +197,39 @@ EVAL_CONFIG = {"ops": {"task_models": {"config": {"pretrained_run": "demo"}},
 
 def held_out_count(paths, datasets: list[str]) -> int:
     """Curated clips of val/test sequences over ``datasets`` (what the evaluation can score)."""
-    from egom2p.curation.partition import read_index
-    return sum(r["split"] != "train" for ds in datasets if (paths.clips(ds) / "index.parquet").exists()
-               for r in read_index(paths.clips(ds)))
+    from egom2p.catalog import HELD_OUT, iter_clips
+    return sum(1 for ds in datasets for _ in iter_clips(paths, ds, split=HELD_OUT))
 
 
 def pretrain_summary(paths) -> str:
     from egom2p.model.reporting import read_metrics
-    rows = read_metrics(paths.root / "runs" / "demo")
+    rows = read_metrics(paths.run("demo"))
     if not rows:
         return ""
     first, last = rows[0], rows[-1]
     return (f"\npretraining (data/runs/demo): {last['step']} steps, {last['tokens'] / 1e6:.2f} M tokens, "
             f"loss {first['loss']:.3f} (step {first['step']}) → {last['loss']:.3f}, {last['tokens_per_s']:.0f} tokens/s; "
-            f"weights {paths.root / 'runs' / 'demo' / 'model.safetensors'}")
+            f"weights {paths.run('demo') / 'model.safetensors'}")
 
 
 def summary(paths, datasets: list[str], instance) -> str:
+    from egom2p import modalities as M
+    from egom2p.catalog import SPLITS, read_index, read_quarantine
     from egom2p.curation.checks import check_partition
-    from egom2p.curation.partition import read_index, read_quarantine
-    lines = ["| dataset | clips | rgb | depth | gaze | camera | train/val/test | quarantined | checks |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    names = M.names()
+    lines = [f"| dataset | clips | {' | '.join(names)} | train/val/test | quarantined | checks |",
+             "|---|---|" + "---|" * len(names) + "---|---|---|"]
     for ds in datasets:
         rows = read_index(paths.clips(ds))
         q = read_quarantine(paths.clips(ds))
         checks = check_partition(paths.clips(ds))
         ok = sum(p for p, _ in checks.values())
-        splits = "/".join(str(sum(r["split"] == s for r in rows)) for s in ("train", "val", "test"))
-        lines.append(f"| {ds} | {len(rows)} | " + " | ".join(str(sum(bool(r[f'has_{m}']) for r in rows))
-                                                            for m in ("rgb", "depth", "gaze", "camera"))
+        splits = "/".join(str(sum(r["split"] == s for r in rows)) for s in SPLITS)
+        lines.append(f"| {ds} | {len(rows)} | " + " | ".join(str(sum(bool(r[flag]) for r in rows)) for flag in M.flags(()))
                      + f" | {splits} | {len(q)} | {ok}/{len(checks)} passed |")
         for r in q:
-            lines.append(f"|   ↳ quarantined {r['sequence_id']} | | | | | | | {r['stage']}: {r['error']} | |")
+            lines.append(f"|   ↳ quarantined {r['sequence_id']} |" + " |" * (len(names) + 2)
+                         + f" {r['stage']}: {r['error']} | |")
     return "\n".join(lines)
 
 
@@ -256,7 +257,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import dagster as dg
 
-    from egom2p.pipelines.resources import DataRoot
+    from egom2p.assets.resources import DataRoot
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     data = DataRoot()
@@ -309,7 +310,7 @@ def main(argv=None) -> int:
             for r in token_runs))
         print(token_summary(paths, datasets))
         print(pretrain_summary(paths))
-        report = paths.root / "eval" / "report.md"
+        report = paths.eval_dir / "report.md"
         if report.exists():
             print("\n" + report.read_text())
     print(f"\ndemo finished in {time.time() - t0:.1f} s. Browse it: make ui  (http://127.0.0.1:3000)")

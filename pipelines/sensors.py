@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import DataRoot
 from egom2p.pipelines.jobs import curate_dataset
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import DataRoot
 
 
 def new_dataset_folders(data: DataRoot, instance) -> list[str]:

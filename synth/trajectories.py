@@ -7,15 +7,16 @@ The camera and gaze arrays of a curated synthetic clip are, however, a pure func
 - **camera** (60, 4, 4) float32: every layout's *rectified* camera is the motion's upright OpenCV head
   camera (EgoGen: the centre-cropped pinhole, same axes; Ego-Exo4D: ``T_world_device · T_device_rgb ·
   upright`` = the head pose), sampled at the clip's 30 fps frame times and made relative to the clip's
-  first frame, ``T_0⁻¹ · T_i`` (``curation.normalize.relative_poses``); translation in metres.
+  first frame, ``T_0⁻¹ · T_i`` (``egom2p.normalize.relative_poses``); translation in metres.
 - **gaze** (60, 2) float32 in [0, 1], NaN invalid: the fixated world point at the eye tracker's sample
   times (``gaze_hz``; Aria MPS: 10 Hz, samples in blinks missing) projected into the head camera *at the
   sample time* through the rectified square pinhole of ``hfov_deg`` (Ego-Exo4D reader default 90°).
   A pinhole of side S has f = S / (2 tan(hfov/2)) and c = (S-1)/2, and curation normalizes pixels as
-  (u + 0.5) / S, so the normalized coordinate is ``0.5 + 0.5 · (x/z) / tan(hfov/2)`` at any S. The
-  samples are interpolated linearly to the frame times over the whole sequence, NaN outside the samples
-  and across gaps longer than ``max_gaze_gap_s`` (``curation.timeline.resample_linear``), then NaN off
-  the frame (``curation.normalize.normalize_gaze``).
+  (u + 0.5) / S, so the normalized coordinate is ``0.5 + 0.5 · (x/z) / tan(hfov/2)`` at any S. Samples
+  in blinks are missing (dropped, as the eye tracker's files omit them); the others are interpolated
+  linearly to the frame times over the whole sequence as curation does (``egom2p.timeline.resample_linear``:
+  NaN outside the samples, across gaps longer than ``max_gaze_gap_s`` and next to a NaN sample), then NaN
+  off the frame (``egom2p.normalize.normalize_gaze``).
 
 Sequences of ``seconds`` are cut into back-to-back clips from t = 0, as the ``clips`` stage cuts them.
 Only numpy and the synthetic world are needed (no video, no ray casting per frame).
@@ -29,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from egom2p.geometry import invert_pose, transform_points
+from egom2p.normalize import normalize_gaze, relative_poses
 from egom2p.presets import CLIP_FPS, CLIP_FRAMES
+from egom2p.timeline import resample_linear
 
 from .motion import EgoMotion, make_motion
 from .world import make_world
@@ -58,14 +61,6 @@ class SamplerConfig:
         return dataclasses.asdict(self)
 
 
-def relative_camera(c2w: np.ndarray) -> np.ndarray:
-    """(F, 4, 4) camera-to-world poses → poses relative to the first, ``T_0⁻¹ · T_i`` (first exactly I)."""
-    rel = invert_pose(c2w[0])[None] @ np.asarray(c2w, np.float64)
-    rel[0] = np.eye(4)
-    rel[:, 3] = (0.0, 0.0, 0.0, 1.0)
-    return rel
-
-
 def project_gaze(c2w: np.ndarray, points: np.ndarray, hfov_deg: float) -> np.ndarray:
     """World points (K, 3) seen by cameras c2w (K, 4, 4) → (K, 2) normalized image coordinates of the
     square pinhole with ``hfov_deg`` (may lie outside [0, 1]); NaN where invalid or behind the camera."""
@@ -76,27 +71,6 @@ def project_gaze(c2w: np.ndarray, points: np.ndarray, hfov_deg: float) -> np.nda
     return uv
 
 
-def resample_gaze(src_times: np.ndarray, uv: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndarray:
-    """Samples uv (K, 2) at src_times (K,) s (NaN rows = missing) → (F, 2) at ``times`` (F,) s: linear
-    between the two valid samples around each time, NaN outside them, across gaps > ``max_gap`` s and
-    off the [0, 1] frame."""
-    ok = np.isfinite(uv).all(-1)
-    src, val = np.asarray(src_times, np.float64)[ok], np.asarray(uv, np.float64)[ok]
-    out = np.full((len(times), 2), np.nan)
-    if len(src) == 0:
-        return out
-    eps = 1e-9
-    j = np.clip(np.searchsorted(src, times, side="right") - 1, 0, len(src) - 1)
-    k = np.minimum(j + 1, len(src) - 1)
-    exact = np.isclose(times, src[j], rtol=0, atol=eps) | np.isclose(times, src[k], rtol=0, atol=eps)
-    inside = (times >= src[0] - eps) & (times <= src[-1] + eps)
-    good = inside & ((src[k] - src[j] <= max_gap + eps) | exact)
-    for d in range(2):
-        out[good, d] = np.interp(times[good], src, val[:, d])
-    out[~((out >= 0) & (out <= 1)).all(-1)] = np.nan
-    return out
-
-
 def timeline_arrays(motion: EgoMotion, times: np.ndarray, gaze_times: np.ndarray | None,
                     cfg: SamplerConfig) -> tuple[np.ndarray, np.ndarray]:
     """Head camera-to-world (N, 4, 4) at frame ``times`` (N,) s and normalized gaze (N, 2) from eye-tracker
@@ -104,12 +78,12 @@ def timeline_arrays(motion: EgoMotion, times: np.ndarray, gaze_times: np.ndarray
     g_times = times if gaze_times is None else np.asarray(gaze_times, np.float64)
     points, valid = motion.gaze(g_times)
     uv = project_gaze(motion.head(g_times), np.where(valid[:, None], points, 0.0), cfg.hfov_deg)
-    uv[~valid] = np.nan
     if gaze_times is None:
-        gaze = np.where(((uv >= 0) & (uv <= 1)).all(-1, keepdims=True), uv, np.nan)
-    else:
-        gaze = resample_gaze(g_times, uv, times, cfg.max_gaze_gap_s)
-    return motion.head(times), gaze
+        uv[~valid] = np.nan
+    else:                                 # blink samples are missing: dropped before the interpolation
+        uv = resample_linear(g_times[valid], uv[valid], times, cfg.max_gaze_gap_s)
+    # normalized coordinates are the pixels (centred on 0) of a 1-pixel image: off the frame -> NaN
+    return motion.head(times), normalize_gaze(uv - 0.5, 1)
 
 
 def motion_clips(motion: EgoMotion, cfg: SamplerConfig, gaze_phase: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +99,7 @@ def motion_clips(motion: EgoMotion, cfg: SamplerConfig, gaze_phase: float = 0.0)
     if cfg.gaze_hz > 0:
         g_times = gaze_phase + np.arange(int(np.floor((times[-1] - gaze_phase) * cfg.gaze_hz)) + 1) / cfg.gaze_hz
     c2w, gaze = timeline_arrays(motion, times, g_times, cfg)
-    cams = np.stack([relative_camera(c) for c in c2w.reshape(k, F, 4, 4)])
+    cams = np.stack([relative_poses(c) for c in c2w.reshape(k, F, 4, 4)])
     return cams.astype(np.float32), gaze.reshape(k, F, 2).astype(np.float32)
 
 

@@ -126,7 +126,7 @@ def _draw(task: str, ax, x: np.ndarray, gt: np.ndarray, label: str) -> None:
         ax.set_xlabel("frame", fontsize=6)
         ax.tick_params(labelsize=6)
     else:
-        from .alignment import align_trajectory
+        from egom2p.metrics import align_trajectory
         aligned, _ = align_trajectory(x, gt) if x is not gt else (x, None)
         ax.plot(gt[:, 0, 3], gt[:, 2, 3], color="0.7", lw=2)
         ax.plot(aligned[:, 0, 3], aligned[:, 2, 3], lw=1)

@@ -5,12 +5,15 @@ per task; returns a summary for Dagster metadata and the demo.
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
 
 from egom2p import io
+from egom2p import modalities as M
+from egom2p.catalog import iter_clips
 from egom2p.paths import DataPaths
 
 from . import baselines
@@ -22,26 +25,14 @@ from .report import aggregate, markdown, plot_examples, ratio_vs_trivial, target
 def load_tokenizers(paths: DataPaths, preset) -> tuple[dict, dict[str, str]]:
     """modality → current clip tokenizer, modality → tokenizer id."""
     from egom2p.tokenizers import store
-    toks = {}
-    for role in store.ROLES:
-        try:
-            tok = store.load_current(paths, role, preset)
-        except FileNotFoundError:
-            continue
-        toks.update({m: tok for m in store.ROLE_MODALITIES[role]})
-    return toks, store.current_ids(paths)
+    return store.load_current_all(paths, preset), store.current_ids(paths)
 
 
 def mean_train_inverse_depth(paths: DataPaths, limit: int = 16) -> float:
     """Mean normalized inverse depth over (up to ``limit``) training clips: the mean-depth baseline."""
-    from egom2p.clip import read_clip
-    from egom2p.curation.partition import read_index
-    depths = []
-    root = paths.root / "clips"
-    for ds in sorted(p.name for p in root.iterdir() if (p / "index.parquet").exists()) if root.is_dir() else []:
-        for r in read_index(root / ds):
-            if r["split"] == "train" and r.get("has_depth") and len(depths) < limit:
-                depths.append(read_clip(root / ds / r["clip_id"], modalities=("depth",)).depth)
+    depth = M.one(value="inverse_depth")
+    refs = itertools.islice(iter_clips(paths, split="train", has=depth.name), limit)
+    depths = [depth.read(ref.folder) for ref in refs]
     return baselines.fit_mean_depth(depths)[0] if depths else 0.5
 
 
@@ -59,14 +50,14 @@ def run_evaluation(root: str | Path, model_dir: str | Path, task_model_dirs: dic
     from egom2p.model.checkpoint import load_model
     from egom2p.presets import get_preset
     paths = DataPaths(Path(root))
-    out = Path(out_dir or paths.root / "eval")
+    out = Path(out_dir or paths.eval_dir)
     model, config = load_model(model_dir)
     preset = get_preset(config["preset"])
     tokenizers, ids = load_tokenizers(paths, preset)
     clips: list[EvalClip] = held_out_clips(paths.root, model.cfg, ids, max_per_dataset=max_per_dataset)
     if not clips:
         raise FileNotFoundError(f"no held-out (val/test) clips with token shards under {paths.root}")
-    video_cfg = tokenizers["rgb"].cfg
+    video_cfg = tokenizers[M.one(source="video").name].cfg
     methods = [ModelMethod("EgoM2P", {t: model for t in TASKS}, tokenizers, multitask=True)]
     if task_model_dirs:
         methods.append(ModelMethod("task-specific", {t: load_model(d)[0] for t, d in task_model_dirs.items()},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from egom2p.geometry import invert_pose, make_pose
+from egom2p.geometry import invert_pose, make_pose, rotvec_to_matrix
 
 # recoverPose drops triangulated points farther than this many baselines from the cheirality vote (OpenCV's
 # default overload uses 50). Ego head motion is ~1–5 cm per frame at 30 fps with scene depths of 0.5–10 m,
@@ -97,25 +97,13 @@ def _normalized(p: np.ndarray, K: np.ndarray) -> np.ndarray:
     return (np.asarray(p, np.float64) - K[:2, 2]) / np.diag(K)[:2]
 
 
-def _rodrigues(w: np.ndarray) -> np.ndarray:
-    """(B, 3) rotation vectors → (B, 3, 3) rotation matrices."""
-    theta = np.linalg.norm(w, axis=1)[:, None, None]
-    k = np.zeros((len(w), 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -w[:, 2], w[:, 1], -w[:, 0]
-    k = k - np.swapaxes(k, 1, 2)
-    small = theta < 1e-12
-    th = np.where(small, 1.0, theta)
-    a, b = np.where(small, 1.0, np.sin(th) / th), np.where(small, 0.5, (1 - np.cos(th)) / th ** 2)
-    return np.eye(3) + a * k + b * (k @ k)
-
-
 def _sampson(P: np.ndarray, R0: np.ndarray, h0: np.ndarray, h1: np.ndarray) -> np.ndarray:
     """Sampson distances (B, M) of E = [t]×R for parameter rows P (B, 6) = (rotation vector applied to R0,
     t of any norm), homogeneous normalized points h0, h1 (M, 3)."""
     t = P[:, 3:] / np.linalg.norm(P[:, 3:], axis=1, keepdims=True)
     tx = np.zeros((len(P), 3, 3))
     tx[:, 0, 1], tx[:, 0, 2], tx[:, 1, 2] = -t[:, 2], t[:, 1], -t[:, 0]
-    E = (tx - np.swapaxes(tx, 1, 2)) @ _rodrigues(P[:, :3]) @ R0
+    E = (tx - np.swapaxes(tx, 1, 2)) @ rotvec_to_matrix(P[:, :3]) @ R0
     Ex0, Etx1 = h0 @ np.swapaxes(E, 1, 2), h1 @ E                      # (B, M, 3)
     den = Ex0[..., 0] ** 2 + Ex0[..., 1] ** 2 + Etx1[..., 0] ** 2 + Etx1[..., 1] ** 2
     return (h1 * Ex0).sum(-1) / np.sqrt(den + 1e-30)
@@ -160,7 +148,7 @@ def refine_sampson(R: np.ndarray, t: np.ndarray, x0: np.ndarray, x1: np.ndarray)
     p, _ = _levenberg_marquardt(f, min(runs, key=lambda pc: pc[1])[0])
     if not np.isfinite(p).all():
         return R, t
-    R, t = _rodrigues(p[None, :3])[0] @ R, p[3:] / np.linalg.norm(p[3:])
+    R, t = rotvec_to_matrix(p[None, :3])[0] @ R, p[3:] / np.linalg.norm(p[3:])
     return R, t * cheirality_sign(R, t, h0, h1)
 
 

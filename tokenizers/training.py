@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -12,13 +11,15 @@ from typing import Callable
 import numpy as np
 import torch
 
+from egom2p.schedule import lr_at
+
 # fields that may differ between the run that wrote a checkpoint and the one resuming it
 _RESUME_FREE = ("time_budget_s", "log_every", "checkpoint_every")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One training run.
+class TokenizerTrainConfig:
+    """One tokenizer training run.
 
     ``time_budget_s`` > 0 stops early once the *accumulated* training time (over every resumed
     invocation, seconds) passes it. ``checkpoint_every`` > 0 saves model + optimizer + RNG state every
@@ -41,15 +42,11 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-
-def lr_at(step: int, cfg: TrainConfig, elapsed_s: float = 0.0) -> float:
-    """Linear warm-up then cosine decay to 5 % of ``lr`` (over steps, or the time budget: TrainConfig)."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    if cfg.anneal_to_budget and cfg.time_budget_s > 0:
-        frac = max(frac, elapsed_s / cfg.time_budget_s)
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+    def lr_at(self, step: int, elapsed_s: float = 0.0) -> float:
+        """Learning rate of step ``step``: linear warm-up, then cosine decay to 5 % of ``lr`` over the steps,
+        or over the time budget (``elapsed_s`` of ``time_budget_s`` seconds) when ``anneal_to_budget``."""
+        progress = elapsed_s / self.time_budget_s if self.anneal_to_budget and self.time_budget_s > 0 else 0.0
+        return lr_at(step, self.steps, self.warmup, self.lr, min_ratio=0.05, progress=progress)
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
@@ -61,15 +58,22 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def _resume(path: Path | None, model, opt, rng: np.random.Generator, cfg: TrainConfig, log) -> dict | None:
+def _plain(row: dict) -> dict:
+    """``row`` with numpy scalars as Python numbers (same values): the checkpoint then loads with
+    ``torch.load(weights_only=True)``, which refuses numpy objects."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
+
+
+def _resume(path: Path | None, model, opt, rng: np.random.Generator, cfg: TokenizerTrainConfig,
+            log) -> dict | None:
     if path is None or not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     saved = {k: v for k, v in state["config"].items() if k not in _RESUME_FREE}
     want = {k: v for k, v in cfg.to_dict().items() if k not in _RESUME_FREE}
     if saved != want:
         raise ValueError(f"{path}: checkpoint was written by another recipe {saved} != {want}; "
-                         "delete it or resume with the same TrainConfig")
+                         "delete it or resume with the same TokenizerTrainConfig")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     rng.bit_generator.state = state["numpy_rng"]
@@ -78,7 +82,7 @@ def _resume(path: Path | None, model, opt, rng: np.random.Generator, cfg: TrainC
     return state
 
 
-def fit(model: torch.nn.Module, loss_fn: Callable[[np.random.Generator], dict], cfg: TrainConfig,
+def fit(model: torch.nn.Module, loss_fn: Callable[[np.random.Generator], dict], cfg: TokenizerTrainConfig,
         log: Callable[[str], None] = print, checkpoint: str | os.PathLike | None = None,
         on_checkpoint: Callable[[int], dict] | None = None, stop_after: int = 0) -> list[dict]:
     """AdamW loop: ``loss_fn(rng)`` draws a batch and returns a dict with a scalar ``loss`` (+ more scalars).
@@ -110,13 +114,13 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[np.random.Generator], dict], 
             save_checkpoint(path, {"step": done, "elapsed_s": elapsed, "config": cfg.to_dict(),
                                    "model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                   "history": history, "curve": curve})
+                                   "history": history, "curve": [_plain(c) for c in curve]})
         model.train()
 
     model.train()
     t0 = time.time()
     for step in range(start, cfg.steps):
-        lr = lr_at(step, cfg, elapsed0 + time.time() - t0)
+        lr = cfg.lr_at(step, elapsed0 + time.time() - t0)
         for g in opt.param_groups:
             g["lr"] = lr
         out = loss_fn(rng)
@@ -145,7 +149,7 @@ def fit(model: torch.nn.Module, loss_fn: Callable[[np.random.Generator], dict], 
 
 def load_curve(checkpoint: str | os.PathLike) -> tuple[int, float, list[dict]]:
     """(steps done, accumulated training seconds, on_checkpoint curve) of a saved checkpoint."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     return state["step"], state["elapsed_s"], state["curve"]
 
 

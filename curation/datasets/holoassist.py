@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from egom2p.cameras import Pinhole
 from egom2p.geometry import invert_pose, make_pose, transform_points
+from egom2p.timeline import resample_poses
 from egom2p.video import VideoError, probe
 
 from ..frames import video_source
@@ -33,7 +34,6 @@ from ..sequence import (
     check_poses,
     check_times,
 )
-from ..timeline import resample_poses
 from .pinhole import fit_to_image, load_text_matrix, rectifier_for
 
 TICKS_PER_S = 1e7

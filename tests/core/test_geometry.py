@@ -50,3 +50,16 @@ def test_look_at_and_rotation_errors():
     np.testing.assert_allclose(T[:3, 1], [0, 0, -1], atol=1e-12)  # image down = world down
     assert max(G.rotation_errors(T[:3, :3])) < 1e-12
     assert G.rotation_errors(np.diag([1.0, 1.0, -1.0]))[1] == pytest.approx(2.0)
+
+
+def test_batched_rodrigues_matches_axis_angle():
+    rng = np.random.default_rng(1)
+    axes, angles = rng.normal(size=(20, 3)), rng.uniform(-np.pi, np.pi, 20)
+    w = axes / np.linalg.norm(axes, axis=1, keepdims=True) * angles[:, None]
+    R = G.rotvec_to_matrix(w)
+    assert R.shape == (20, 3, 3)
+    for Ri, a, t in zip(R, axes, angles):
+        np.testing.assert_allclose(Ri, G.axis_angle_to_matrix(a, t), atol=1e-12)
+    np.testing.assert_array_equal(G.rotvec_to_matrix(np.zeros((2, 3))), np.broadcast_to(np.eye(3), (2, 3, 3)))
+    np.testing.assert_allclose(G.rotvec_to_matrix(np.array([[0.0, 0.0, np.pi / 2]]))[0],
+                               [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-12)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from egom2p.geometry import make_pose, quat_to_matrix
-from egom2p.curation.timeline import canonical_times, nearest_indices, resample_linear, resample_poses
+from egom2p.timeline import canonical_times, nearest_indices, resample_linear, resample_poses
 
 
 def test_canonical_times_cover_the_source_span():

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from egom2p.assets.curation import clips, depth_labels, normalized_clips, raw_inventory
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.clip import read_clip
 from egom2p.curation.depth import REL_FILE
 from egom2p.curation.partition import read_index
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import CurationSettings, DataRoot
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ import importlib.util
 import dagster as dg
 import pytest
 
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import CurationSettings, DataRoot, LineSettings, TokenizerSettings
 from egom2p.pipelines.definitions import defs
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import CurationSettings, DataRoot
-from egom2p.pipelines.resources_tokens import TokenizerSettings
 
 SMALL = dict(dim=32, encoder_depth=1, decoder_depth=1, heads=2, input_budget=64, target_budget=64)
 
@@ -32,7 +31,7 @@ def test_evaluation_asset_reports_every_task_and_method(tmp_path, monkeypatch):
     datasets = ["egogen", "egoexo4d"] + (["adt"] if with_adt else [])
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(datasets_partitions.name, datasets)
-    resources = {"data": DataRoot(root=str(root)), "curation": CurationSettings(clip_resolution=64),
+    resources = {"data": DataRoot(root=str(root)), "line": LineSettings(), "curation": CurationSettings(clip_resolution=64),
                  "tokens": TokenizerSettings(video_steps=2, trajectory_steps=5, trajectory_sampled_clips=0,
                                              time_budget_s=20),
                  "pipes_subprocess_client": dg.PipesSubprocessClient()}
@@ -45,10 +44,11 @@ def test_evaluation_asset_reports_every_task_and_method(tmp_path, monkeypatch):
         assert dg.materialize([defs.get_assets_def("token_shards")], partition_key=ds, instance=instance,
                               resources=resources).success
     original = model_assets.PretrainConfig.train_config
-    monkeypatch.setattr(model_assets.PretrainConfig, "train_config", lambda self, r: __import__("dataclasses").replace(
-        original(self, r), tensorboard=False, model_overrides=SMALL))
-    run_config = {"ops": {"pretrained_model": {"config": {"run_name": "e2e", "tokens": 128 * 4 * 6, "batch_size": 4,
-                                                          "workers": 0, "log_every": 3, "warmup_tokens": 256}},
+    monkeypatch.setattr(model_assets.PretrainConfig, "train_config", lambda self, r, p: __import__("dataclasses").replace(
+        original(self, r, p), tensorboard=False, model_overrides=SMALL))
+    run_config = {"ops": {"pretrained_model": {"config": {"run_name": "e2e", "train": {
+                              "tokens": 128 * 4 * 6, "batch_size": 4, "workers": 0, "log_every": 3,
+                              "warmup_tokens": 256}}},
                           "task_models": {"config": {"pretrained_run": "e2e"}},
                           "evaluation": {"config": {"pretrained_run": "e2e", "max_clips_per_dataset": 2}}}}
     assets = [defs.get_assets_def(k) for k in ("pretrained_model", "task_models", "evaluation")]

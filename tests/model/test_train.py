@@ -19,7 +19,8 @@ from egom2p.model.launch import LaunchSpec, train_command
 from egom2p.model.reporting import read_metrics
 from egom2p.model.testing import write_synthetic_shards
 from egom2p.model.train import run
-from egom2p.model.train_config import TrainConfig, lr_at
+from egom2p.model.train_config import TrainConfig
+from egom2p.schedule import lr_at
 
 SMALL = dict(dim=32, encoder_depth=1, decoder_depth=1, heads=2, input_budget=32, target_budget=32)
 REPO = Path(__file__).resolve().parents[2]

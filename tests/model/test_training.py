@@ -1,6 +1,8 @@
 """The network learns: loss falls on a fixed structured token set; a fifth registered modality trains too."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -65,7 +67,8 @@ def test_loss_falls_on_structured_tokens(shrunk, one_thread):
 
 @pytest.fixture
 def toy_modality():
-    M.register(M.Modality("toy", "trajectory", "toy.npy", (3,), 30.0, "sincos1d", lambda p: (10,), lambda p: 16))
+    M.register(dataclasses.replace(M.trajectory_row("toy", "vector", (3,), resample="linear"),
+                                   token_shape=lambda p: (10,), vocab_size=lambda p: 16))
     try:
         yield "toy"
     finally:

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from egom2p.cameras import square_pinhole
-from egom2p.curation.normalize import normalize_gaze, relative_poses
-from egom2p.curation.timeline import resample_linear
 from egom2p.geometry import look_at_opencv, transform_points
+from egom2p.normalize import normalize_gaze, relative_poses
 from egom2p.synth.motion import make_motion
 from egom2p.synth.trajectories import (SamplerConfig, gaze_predictability, motion_clips, project_gaze,
-                                       relative_camera, resample_gaze, sample_trajectories)
+                                       sample_trajectories)
 from egom2p.synth.world import make_world
+from egom2p.timeline import resample_linear
 
 
 @pytest.fixture(scope="module")
@@ -68,24 +68,73 @@ def test_projection_matches_the_rectified_pinhole_and_curation_normalization():
     assert np.isnan(project_gaze(c2w[None], behind, 90.0)).all()
 
 
+class _TrackMotion:
+    """A stand-in for ``EgoMotion``: a head camera fixed at the origin looking down +z (OpenCV), fixating
+    ``points`` (K, 3) at the eye tracker's sample times ``k / gaze_hz``; ``valid`` (K,) False = a blink
+    (the sample is missing). ``duration`` in seconds."""
+
+    def __init__(self, points: np.ndarray, valid: np.ndarray, gaze_hz: float, duration: float):
+        self.points, self.valid, self.gaze_hz, self.duration = points, valid, gaze_hz, duration
+
+    def head(self, t: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.eye(4), (len(t), 4, 4)).copy()
+
+    def gaze(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = np.round(np.asarray(t) * self.gaze_hz).astype(int)
+        return self.points[k], self.valid[k]
+
+
+def _curated_gaze(motion: _TrackMotion, cfg: SamplerConfig, side: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """What curation writes for this track: rectified pixels of the present samples (NaN behind the camera)
+    resampled to the clip's frames (``resample_linear``), then normalized (``normalize_gaze``).
+    Returns (frame times (F,) s, gaze (F, 2))."""
+    times = np.arange(cfg.clip_frames) / cfg.fps
+    src = np.arange(len(motion.points)) / motion.gaze_hz
+    px = project_gaze(motion.head(src), motion.points, cfg.hfov_deg) * side - 0.5
+    keep = motion.valid
+    return times, normalize_gaze(resample_linear(src[keep], px[keep], times, cfg.max_gaze_gap_s), side)
+
+
+def test_gaze_with_a_nan_sample_equals_curation():
+    """A 10 Hz track of 10 samples whose sample 4 is NaN (the fixated point is behind the head camera, as
+    the reader's projection makes it) resampled to 30 fps: the NaN neighbour poisons the interpolation on
+    both sides, frames 10-14 (0.33-0.47 s), as in curation; frames after the last sample (0.9 s) are NaN."""
+    cfg = SamplerConfig(clip_frames=30)
+    points = np.c_[np.linspace(-0.6, 0.6, 10), np.linspace(0.4, -0.4, 10), np.ones(10)]
+    points[4, 2] = -1.0
+    motion = _TrackMotion(points, np.ones(10, bool), cfg.gaze_hz, 1.0)
+    cams, gaze = motion_clips(motion, cfg)
+    _, ref = _curated_gaze(motion, cfg)
+    assert gaze.shape == (1, 30, 2)
+    np.testing.assert_array_equal(np.isnan(gaze[0]), np.isnan(ref))
+    np.testing.assert_allclose(gaze[0], ref.astype(np.float32), rtol=0, atol=1e-7)
+    assert np.flatnonzero(np.isnan(gaze[0]).any(-1)).tolist() == [10, 11, 12, 13, 14, 28, 29]
+    np.testing.assert_array_equal(cams[0], np.broadcast_to(np.eye(4, dtype=np.float32), (30, 4, 4)))
+
+
 def test_gaze_resampling_follows_the_curation_timeline_rules():
-    src = 0.0025 + np.arange(25) / 10.0
-    uv = np.c_[np.linspace(0.1, 0.9, 25), np.linspace(0.8, 0.2, 25)]
-    uv[7] = np.nan                  # one missing sample: 0.2 s gap, interpolated across
-    uv[14:17] = np.nan              # a 0.4 s gap: NaN across
-    uv[20] = (1.2, 0.5)             # off frame after interpolation -> NaN
-    times = np.arange(72) / 30.0
-    ours = resample_gaze(src, uv, times, 0.25)
-    keep = np.isfinite(uv).all(-1)
-    ref = normalize_gaze(resample_linear(src[keep], uv[keep], times, 0.25) * 64 - 0.5, 64)
-    np.testing.assert_allclose(ours, ref, atol=1e-12)
-    assert np.isnan(ours[0]).all()                 # before the first sample
-    assert np.isfinite(ours[21]).all() and np.isnan(ours[45]).all()
+    cfg = SamplerConfig()
+    points = np.c_[np.linspace(-0.8, 0.8, 20), np.linspace(0.6, -0.6, 20), np.ones(20)]
+    valid = np.ones(20, bool)
+    valid[7] = False                # one missing sample (blink): a 0.2 s gap, interpolated across
+    valid[11:14] = False            # a 0.4 s gap: NaN across
+    points[17, 0] = 1.4             # off the frame: NaN after interpolation
+    motion = _TrackMotion(points, valid, cfg.gaze_hz, 2.0)
+    _, gaze = motion_clips(motion, cfg)
+    _, ref = _curated_gaze(motion, cfg)
+    np.testing.assert_array_equal(np.isnan(gaze[0]), np.isnan(ref))
+    np.testing.assert_allclose(gaze[0], ref.astype(np.float32), rtol=0, atol=1e-7)
+    assert np.isfinite(gaze[0, 21]).all()                      # across the missing sample 7 (0.7 s)
+    assert np.isnan(gaze[0, 36]).all()                         # inside the 0.4 s gap (1.2 s)
+    assert np.isnan(gaze[0, 51]).all()                         # next to the off-frame sample (1.7 s)
 
 
-def test_relative_camera_matches_curation(sampled):
-    c2w = np.linalg.inv(sampled[0][0, 5].astype(np.float64)) @ sampled[0][0].astype(np.float64)
-    np.testing.assert_allclose(relative_camera(c2w), relative_poses(c2w), atol=1e-12)
+def test_cameras_are_curation_relative_poses():
+    rng = np.random.default_rng(5)
+    motion = make_motion(make_world("room", rng), 4.0, rng)
+    cams, _ = motion_clips(motion, SamplerConfig(seconds=4.0))
+    for k, c in enumerate(cams):
+        np.testing.assert_array_equal(c, relative_poses(motion.head((60 * k + np.arange(60)) / 30.0)).astype(np.float32))
 
 
 def test_redrawn_gaze_keeps_the_head_and_blinks_and_draws_new_fixations():

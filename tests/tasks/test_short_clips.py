@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from egom2p.assets.resources import CurationSettings
 from egom2p.catalog import EVALUATION_DATASETS, split_of
 from egom2p.geometry import make_pose
-from egom2p.pipelines.resources import CurationSettings
 from egom2p.tasks.evaluate import EvalClip, evaluate, score, scored_length
 from egom2p.tasks.registry import TASKS
 

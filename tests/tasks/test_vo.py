@@ -9,9 +9,8 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from egom2p.geometry import axis_angle_to_matrix, make_pose
-from egom2p.tasks.alignment import rotation_error_deg
+from egom2p.metrics import camera_metrics, rotation_error_deg
 from egom2p.tasks.baselines import static_camera
-from egom2p.tasks.metrics import camera_metrics
 from egom2p.tasks.vo import monocular_vo
 
 ROOM = np.array([[-3.0, 3.0], [-1.6, 1.4], [-3.0, 4.0]])   # x, y (down), z wall positions, metres

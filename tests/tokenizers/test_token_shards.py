@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import webdataset as wds
 
+from egom2p.assets.partitions import datasets_partitions
+from egom2p.assets.resources import DataRoot, TokenizerSettings
 from egom2p.curation.partition import read_index
 from egom2p.paths import DataPaths
 from egom2p.pipelines.definitions import defs
-from egom2p.pipelines.partitions import datasets_partitions
-from egom2p.pipelines.resources import DataRoot
-from egom2p.pipelines.resources_tokens import TokenizerSettings
 from egom2p.tokenizers import shards as S
 from egom2p.tokenizers.store import current_ids
 

@@ -6,17 +6,18 @@ import numpy as np
 
 from egom2p.clip import read_clip
 from egom2p.curation.partition import read_index
+from egom2p.normalize import relative_poses
 from egom2p.synth import aria_mps
 from egom2p.synth.common import make_sequence
 from egom2p.synth.layouts.egoexo4d import gaze_sample_us, plan_take
-from egom2p.synth.trajectories import SamplerConfig, motion_clips, relative_camera, timeline_arrays
+from egom2p.synth.trajectories import SamplerConfig, motion_clips, timeline_arrays
 
 SEED, SECONDS = 5, 2.2  # the curated_world fixture (tests/tokenizers/conftest.py)
 
 
 def _clips(root, ds):
     for r in read_index(root / "clips" / ds):
-        yield r, read_clip(root / "clips" / ds / r["clip_id"], modalities=("gaze", "camera"), decode_rgb=False)
+        yield r, read_clip(root / "clips" / ds / r["clip_id"], modalities=("gaze", "camera"), decode_video=False)
 
 
 def test_egoexo4d_clips_equal_the_sampled_arrays(curated_world):
@@ -29,7 +30,7 @@ def test_egoexo4d_clips_equal_the_sampled_arrays(curated_world):
         times = tau0 + (60 * r["clip_index"] + np.arange(60)) / 30.0
         g_times = aria_mps.motion_time(gaze_sample_us(take) * 1000, take.t0_ns)
         c2w, gaze = timeline_arrays(take.seq.motion, times, g_times, SamplerConfig())
-        np.testing.assert_allclose(relative_camera(c2w), clip.camera, atol=1e-4)
+        np.testing.assert_allclose(relative_poses(c2w), clip.camera, atol=1e-4)
         np.testing.assert_array_equal(np.isfinite(gaze), np.isfinite(clip.gaze))
         ok = np.isfinite(gaze).all(-1)
         assert ok.sum() > 30

@@ -8,7 +8,7 @@ import torch
 from egom2p.presets import PAPER, TINY
 from egom2p.tokenizers.api import load_tokenizer
 from egom2p.tokenizers.store import load_configured
-from egom2p.tokenizers.training import TrainConfig, load_curve
+from egom2p.tokenizers.training import TokenizerTrainConfig, load_curve
 from egom2p.tokenizers.video import data as V
 from egom2p.tokenizers.video.jit import JitVideoTokenizer, export_jit
 from egom2p.tokenizers.video.layers import HaarPatcher
@@ -123,7 +123,8 @@ def _waves(n: int = 4, frames: int = 8) -> np.ndarray:
 
 def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
     vids = _waves()
-    tok, hist = train_video_tokenizer(vids, SMALL, TrainConfig(steps=25, batch_size=2, lr=3e-3, warmup=3, log_every=1),
+    tok, hist = train_video_tokenizer(vids, SMALL,
+                                      TokenizerTrainConfig(steps=25, batch_size=2, lr=3e-3, warmup=3, log_every=1),
                                       log=lambda s: None)
     first, last = np.mean([h["loss"] for h in hist[:3]]), np.mean([h["loss"] for h in hist[-3:]])
     assert last < 0.85 * first, (first, last)
@@ -136,7 +137,7 @@ def test_training_reduces_the_loss_and_saves_loadable_weights(tmp_path):
 def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
     vids, quiet = _waves(n=2, frames=4), (lambda s: None)
     tiny = VideoTokenizerConfig(resolution=32, frames=4, channels=8, channels_mult=(1, 2), num_res_blocks=1)
-    cfg = TrainConfig(steps=4, batch_size=2, lr=3e-3, warmup=2, log_every=1, checkpoint_every=2)
+    cfg = TokenizerTrainConfig(steps=4, batch_size=2, lr=3e-3, warmup=2, log_every=1, checkpoint_every=2)
     full, _ = train_video_tokenizer(vids, tiny, cfg, quiet)
     ckpt = tmp_path / "run" / "checkpoint.pt"
     evals = []
@@ -149,7 +150,7 @@ def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
     assert [h["step"] for h in hist] == list(range(4))  # history spans both invocations
     assert resumed.tokenizer_id == full.tokenizer_id  # same weights, bit for bit
     with pytest.raises(ValueError, match="another recipe"):
-        train_video_tokenizer(vids, tiny, TrainConfig(steps=4, batch_size=2, lr=1e-3), quiet, checkpoint=ckpt)
+        train_video_tokenizer(vids, tiny, TokenizerTrainConfig(steps=4, batch_size=2, lr=1e-3), quiet, checkpoint=ckpt)
 
 
 def test_video_bank_time_shifts_flips_and_depth_weighted_loss():
@@ -190,9 +191,8 @@ def test_depth_absrel_metric_depth():
 
 
 def test_cosine_can_follow_the_time_budget():
-    from egom2p.tokenizers.training import lr_at
-    by_steps = TrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0)
-    by_time = TrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0, anneal_to_budget=True)
-    assert lr_at(5, by_time, 99.0) == lr_at(5, by_steps) == 0.6  # warm-up counts steps either way
-    assert lr_at(20, by_steps, 100.0) > 0.99 and abs(lr_at(20, by_time, 100.0) - 0.05) < 1e-9
-    assert abs(lr_at(20, by_time, 50.0) - 0.525) < 1e-2 and lr_at(999, by_time, 1.0) == lr_at(999, by_steps)
+    by_steps = TokenizerTrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0)
+    by_time = TokenizerTrainConfig(steps=1000, lr=1.0, warmup=10, time_budget_s=100.0, anneal_to_budget=True)
+    assert by_time.lr_at(5, 99.0) == by_steps.lr_at(5) == 0.6  # warm-up counts steps either way
+    assert by_steps.lr_at(20, 100.0) > 0.99 and abs(by_time.lr_at(20, 100.0) - 0.05) < 1e-9
+    assert abs(by_time.lr_at(20, 50.0) - 0.525) < 1e-2 and by_time.lr_at(999, 1.0) == by_steps.lr_at(999)

@@ -10,11 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from egom2p.tasks.alignment import position_rmse, rotation_error_deg
-from egom2p.tasks.metrics import gaze_pixel_errors
-
-FEATURE_DIMS = {"gaze": 2, "camera": 9}
-
+from egom2p.metrics import gaze_pixel_errors, position_rmse, rotation_error_deg
 
 def gaze_features(gaze: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(60, 2) normalized gaze → (features (60, 2) float32 in [-1,1], valid mask (60,) bool)."""
@@ -108,7 +104,7 @@ def camera_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     """(ATE in metres = RMSE of positions, mean geodesic rotation error in degrees) for (…, 60, 4, 4) c2w.
 
     Unaligned (a tokenizer reconstructs the gt frame); the task metrics with alignment are
-    ``egom2p.tasks.metrics.camera_metrics``."""
+    ``egom2p.metrics.camera_metrics``."""
     err = rotation_error_deg(np.asarray(pred)[..., :3, :3], np.asarray(gt)[..., :3, :3])
     return position_rmse(pred, gt), float(err.mean())
 

@@ -12,13 +12,14 @@ from egom2p.clip import read_clip
 
 from ..api import TrajectoryClipTokenizer
 from ..artifacts import tokenizer_id
-from ..training import TrainConfig, codebook_usage, fit
+from ..training import TokenizerTrainConfig, codebook_usage, fit
 from . import features as F
+from .codecs import codec_for
 from .model import TrajectoryConfig, TrajectoryVQVAE
 
 
 def load_arrays(folders: list[Path], modality: str) -> list[np.ndarray]:
-    """The ``modality`` array of every clip that has it: gaze (60,2) or camera (60,4,4)."""
+    """The ``modality`` array of every clip that has it, e.g. gaze (60,2) or camera (60,4,4)."""
     out = []
     for f in folders:
         a = getattr(read_clip(f, modalities=(modality,), decode_video=False), modality)
@@ -42,45 +43,42 @@ def _augment_camera(x: np.ndarray, rng: np.random.Generator, max_deg: float = 10
 
 
 def clip_features(arrays, modality: str, norm: F.Normalizer) -> tuple[np.ndarray, np.ndarray]:
-    """Clip arrays (N × (60,2) gaze or (60,4,4) camera) → (normalized features (N, 60, C) float32,
-    valid mask (N, 60) bool); invalid frames are 0 (what the tokenizer sees)."""
-    if modality == "camera":
-        x = np.stack([norm(F.camera_features(a)) for a in arrays])
-        return x, np.ones(x.shape[:2], bool)
-    fx = [F.gaze_features(a) for a in arrays]
-    return np.stack([f[0] for f in fx]), np.stack([f[1] for f in fx])
+    """Clip arrays (N × (60, *sample_shape)) → (normalized features (N, 60, C) float32, valid mask (N, 60)
+    bool); invalid frames are 0 (what the tokenizer sees)."""
+    codec = codec_for(modality)
+    fx = [codec.encode(a) for a in arrays]
+    x = np.stack([np.where(v[:, None], norm(f), 0.0).astype(np.float32) for f, v in fx])
+    return x, np.stack([v for _, v in fx])
 
 
 def _augmented_batch(raw: np.ndarray, modality: str, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Clips ``raw[idx]`` with augmentation: time reversal (camera re-anchored at the new first frame),
-    camera small random conjugating rotations, gaze x-flip."""
+    """Clips ``raw[idx]`` with augmentation: time reversal, then the codec's own (camera: re-anchored at the
+    new first frame + small random conjugating rotations; gaze: x-flip)."""
     batch = raw[idx].copy()
     rev = rng.random(len(batch)) < 0.5
     batch[rev] = batch[rev][:, ::-1]
-    if modality == "camera":
-        batch[rev] = np.linalg.inv(batch[rev][:, :1]) @ batch[rev]
-        return _augment_camera(batch, rng)
-    flip = rng.random(len(batch)) < 0.5
-    batch[flip, :, 0] = 1.0 - batch[flip, :, 0]
-    return batch
+    return codec_for(modality).augment(batch, rev, rng)
 
 
-def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: TrajectoryConfig, train: TrainConfig,
-                               log: Callable[[str], None] = print, augment: bool = True
+def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: TrajectoryConfig,
+                               train: TokenizerTrainConfig, log: Callable[[str], None] = print, augment: bool = True
                                ) -> tuple[TrajectoryClipTokenizer, list[dict]]:
-    """Fit normalization stats on ``arrays`` (camera: z-norm of the 9D features; gaze: fixed mean/std 0.5),
-    then train the VQ-VAE with masked MSE + commitment loss.
+    """Fit normalization stats on ``arrays`` (codecs that ``fit``: z-norm of the features, e.g. camera's 9D;
+    gaze: fixed mean/std 0.5), then train the VQ-VAE with masked MSE + commitment loss.
 
-    ``augment`` (for few curated clips): time reversal, gaze x-flip, camera small random conjugating
-    rotations, drawn per batch. Without it (plenty of clips, e.g. motion-sampled) the features are
+    ``augment`` (for few curated clips; codecs without augmentation ignore it): time reversal, gaze x-flip,
+    camera small random conjugating rotations, drawn per batch. Without it (plenty of clips, e.g. motion-sampled) the features are
     computed once and batches are plain random draws, which is several times faster per step."""
     torch.manual_seed(train.seed)
     model = TrajectoryVQVAE(cfg)
     raw = np.stack(arrays).astype(np.float64)
-    norm = F.Normalizer.identity(2)
-    if cfg.modality == "camera":  # translation channels 6:9 companded when cfg.compand_m > 0
-        norm = F.Normalizer.fit(np.stack([F.camera_features(a) for a in raw]),
-                                compand=(0.0,) * 6 + (cfg.compand_m,) * 3 if cfg.compand_m > 0 else ())
+    codec = codec_for(cfg.modality)
+    augment = augment and codec.augment is not None
+    norm = F.Normalizer.identity(cfg.in_channels)
+    if codec.fit:
+        feats = [codec.encode(a) for a in raw]
+        norm = F.Normalizer.fit(np.stack([f for f, _ in feats]), np.stack([v for _, v in feats]),
+                                compand=codec.compand(cfg))
     if not augment:
         all_x, all_m = (torch.from_numpy(a) for a in clip_features(raw, cfg.modality, norm))
 
@@ -101,21 +99,17 @@ def train_trajectory_tokenizer(arrays: list[np.ndarray] | np.ndarray, cfg: Traje
 
 
 def evaluate_trajectory(tok: TrajectoryClipTokenizer, arrays: list[np.ndarray]) -> dict:
-    """Held-out reconstruction: gaze mean error (fraction of width, valid samples); camera ATE (m, RMSE of
-    positions relative to frame 0) and mean rotation error (deg); codebook usage; throughput (clips/s)."""
+    """Held-out reconstruction by the codec (gaze mean error as a fraction of the width over valid samples;
+    camera ATE (m, RMSE of positions relative to frame 0) and mean rotation error (deg); a vector's RMSE),
+    codebook usage, throughput (clips/s)."""
     if not arrays:
         return {"clips": 0}
     modality = tok.cfg.modality
+    codec = codec_for(modality)
     t = time.time()
     tokens = tok.tokenize(modality, arrays)
     speed = len(arrays) / (time.time() - t)
     recon = tok.detokenize(modality, tokens)
     out = {"clips": len(arrays), f"{modality}_clips_per_s": speed,
            **{f"vq_{k}": v for k, v in codebook_usage(tokens, tok.cfg.codebook_size).items()}}
-    if modality == "gaze":
-        out["gaze_error_frac_width"] = float(np.mean([F.gaze_error(r, a) for r, a in zip(recon, arrays)]))
-    else:
-        errs = [F.camera_errors(r, a) for r, a in zip(recon, arrays)]
-        out["camera_ate_m"] = float(np.sqrt(np.mean([e[0] ** 2 for e in errs])))
-        out["camera_rot_deg"] = float(np.mean([e[1] for e in errs]))
-    return out
+    return {**out, **codec.errors(modality, recon, arrays)}

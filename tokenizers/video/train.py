@@ -11,13 +11,14 @@ from typing import Callable
 import numpy as np
 import torch
 
+from egom2p import metrics as M
 from egom2p.clip import read_clip
 
 from ..api import VideoClipTokenizer
 from ..artifacts import tokenizer_id
-from ..training import TrainConfig, codebook_usage, fit
+from ..training import TokenizerTrainConfig, codebook_usage, fit
 from . import data as V
-from .dataset import Augment, VideoBank
+from .dataset import Augment, VideoBank, is_map, video_modalities
 from .model import VideoTokenizer, VideoTokenizerConfig
 
 
@@ -49,22 +50,20 @@ class VideoLoss:
 
 
 def load_videos(folders: list[Path], cfg: VideoTokenizerConfig) -> tuple[np.ndarray, list[str]]:
-    """Every rgb and depth clip of ``folders`` → ((N, 3, frames, S, S) float32 in [-1,1], modality per row)."""
+    """Every video stream (rgb, depth) of ``folders`` → ((N, 3, frames, S, S) float32 in [-1,1], modality per row)."""
     videos, kinds = [], []
     for folder in folders:
-        clip = read_clip(folder, modalities=("rgb", "depth"))
-        if clip.rgb is not None:
-            videos.append(V.rgb_to_video(clip.rgb, cfg.frames, cfg.fps, cfg.resolution))
-            kinds.append("rgb")
-        if clip.depth is not None:
-            videos.append(V.depth_to_video(clip.depth, cfg.frames, cfg.fps, cfg.resolution)[0])
-            kinds.append("depth")
+        clip = read_clip(folder, modalities=video_modalities())
+        for m in clip:
+            videos.append(V.depth_to_video(clip[m], cfg.frames, cfg.fps, cfg.resolution)[0] if is_map(m)
+                          else V.rgb_to_video(clip[m], cfg.frames, cfg.fps, cfg.resolution))
+            kinds.append(m)
     if not videos:
         return np.zeros((0, 3, cfg.frames, cfg.resolution, cfg.resolution), np.float32), kinds
     return np.stack(videos), kinds
 
 
-def train_video_tokenizer(videos: np.ndarray | VideoBank, cfg: VideoTokenizerConfig, train: TrainConfig,
+def train_video_tokenizer(videos: np.ndarray | VideoBank, cfg: VideoTokenizerConfig, train: TokenizerTrainConfig,
                           log: Callable[[str], None] = print, *, loss: VideoLoss = VideoLoss(),
                           augment: Augment = Augment(), checkpoint: str | os.PathLike | None = None,
                           on_checkpoint: Callable[[VideoClipTokenizer, int], dict] | None = None,
@@ -98,7 +97,7 @@ def train_video_tokenizer(videos: np.ndarray | VideoBank, cfg: VideoTokenizerCon
 def load_checkpoint_tokenizer(checkpoint: str | os.PathLike, cfg: VideoTokenizerConfig) -> VideoClipTokenizer:
     """The model of a training checkpoint (``training.fit``) as a clip tokenizer (id = hash of its weights)."""
     model = VideoTokenizer(cfg)
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     return VideoClipTokenizer(model, cfg, tokenizer_id("video", {"config": cfg.to_dict(), "extra": {}}, model.state_dict()))
 
 
@@ -109,8 +108,8 @@ def _depth_range(meta: dict) -> tuple[float, float] | None:
 
 def evaluate_video(tok: VideoClipTokenizer, folders: list[Path], per_clip: bool = False) -> dict:
     """Reconstruction quality on held-out clips: rgb PSNR (dB, uint8, mean over clips), depth AbsRel
-    (normalized inverse depth, valid px, gt ≥ 0.05: ``data.abs_rel``) and AbsRel of metric depth
-    (``data.abs_rel_metric``, clips with normalization constants), FSQ codebook usage, and tokenization
+    (normalized inverse depth, valid px, gt ≥ 0.05: ``egom2p.metrics.abs_rel``) and AbsRel of metric depth
+    (``egom2p.metrics.abs_rel_metric``, clips with normalization constants), FSQ codebook usage, and tokenization
     throughput (clips/s, encode only, incl. preprocessing) per modality. ``per_clip`` adds the lists."""
     c = tok.cfg
     psnrs, absrels, metric, tokens, speed = [], [], [], [], {}
@@ -127,12 +126,12 @@ def evaluate_video(tok: VideoClipTokenizer, folders: list[Path], per_clip: bool 
         recon = tok.detokenize(modality, tok_arr)
         for cl, a, r in zip(clips, arrays, recon):
             if modality == "rgb":
-                psnrs.append(V.psnr(r, V.rgb_reference(a, c.frames, c.fps, c.resolution)))
+                psnrs.append(M.psnr(r, V.rgb_reference(a, c.frames, c.fps, c.resolution)))
                 continue
             gt, valid = V.depth_reference(a, c.frames, c.fps, c.resolution)
-            absrels.append(V.abs_rel(r, gt, valid))
+            absrels.append(M.abs_rel(r, gt, valid, min_gt=0.05))
             rng_ = _depth_range(cl.meta)
-            metric.append(V.abs_rel_metric(r, gt, valid, *rng_) if rng_ else float("nan"))
+            metric.append(M.abs_rel_metric(r, gt, valid, *rng_) if rng_ else float("nan"))
     usage = codebook_usage(np.concatenate(tokens), c.vocab_size) if tokens else {}
     mean = lambda v: float(np.nanmean(v)) if v and not np.all(np.isnan(v)) else None  # noqa: E731
     out = {"rgb_psnr_db": mean(psnrs), "depth_absrel": mean(absrels), "depth_absrel_metric": mean(metric),

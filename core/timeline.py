@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from egom2p.geometry import make_pose, matrix_to_quat, quat_to_matrix, slerp
+from .geometry import make_pose, matrix_to_quat, quat_to_matrix, slerp
 
 
 def canonical_times(frame_times: np.ndarray, fps: float) -> np.ndarray:
