@@ -10,9 +10,9 @@ export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
 
 setup: $(VENV)/.installed
 
-# ffmpeg from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel (DESIGN.md §9).
+# ffmpeg from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel.
 # projectaria-tools (VRS reading for HOT3D/ADT) --no-deps: its core needs only numpy; its declared
-# dependencies (jupyter, rerun-sdk, plotly, moviepy, ...) would pull ~1.1 GB (DESIGN.md §9).
+# dependencies (jupyter, rerun-sdk, plotly, moviepy, ...) would pull ~1.1 GB.
 $(VENV)/.installed: pyproject.toml setup.py
 	@command -v ffmpeg >/dev/null || { echo "installing ffmpeg"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -2,7 +2,7 @@
 
 pyproject.toml maps each top-level folder to ``egom2p.<folder>`` (``[tool.setuptools.package-dir]``);
 nested packages resolve through their parent's mapping. A bare mapping lists no nested subpackages in a
-wheel (DESIGN.md §9), so ``find_packages`` runs per folder here and every one is listed explicitly.
+wheel, so ``find_packages`` runs per folder here and every one is listed explicitly.
 """
 from setuptools import find_packages, setup
 

@@ -11,6 +11,7 @@ import dagster as dg
 
 from egom2p.assets.resources import DataRoot
 from egom2p.curation.preview import markdown_image
+from egom2p.paths import DataPaths
 
 GROUP = "evaluation"
 
@@ -27,7 +28,7 @@ class TaskModelsConfig(dg.Config):
 
 
 def _run_dir(root: Path, name: str) -> Path:
-    d = root / "runs" / name
+    d = DataPaths(root).run(name)
     if not (d / "model.safetensors").exists():
         raise dg.Failure(f"no pretrained model in {d}; materialize pretrained_model (run_name={name!r}) first")
     return d
@@ -40,7 +41,7 @@ def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, dat
     from egom2p.tasks.specialists import specialist_configs
     root = data.paths().root
     _run_dir(root, config.pretrained_run)
-    tokens, cfgs = specialist_configs(root / "runs", config.pretrained_run, config.tokens)
+    tokens, cfgs = specialist_configs(data.paths().runs_root, config.pretrained_run, config.tokens)
     meta = {"tokens_per_task": tokens, "parallel": config.parallel}
     context.log.info(f"training {len(cfgs)} task models ({', '.join(c.task for c in cfgs.values())}) for {tokens} "
                      f"tokens each, {config.parallel} at a time")
@@ -69,7 +70,7 @@ def evaluation(context: dg.AssetExecutionContext, config: EvaluationConfig, data
     from egom2p.tasks.specialists import trained_specialists
     root = data.paths().root
     src = _run_dir(root, config.pretrained_run)
-    specialists = trained_specialists(root / "runs", config.pretrained_run)
+    specialists = trained_specialists(data.paths().runs_root, config.pretrained_run)
     res = run_evaluation(root, src, specialists, max_per_dataset=config.max_clips_per_dataset, log=context.log.info)
     meta = {"report": dg.MetadataValue.md(res["report"]), "report_path": dg.MetadataValue.path(res["report_path"]),
             "clips": res["clips"], "specialists_over_multitask": float(res["specialists_over_multitask"]),

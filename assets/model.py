@@ -17,6 +17,7 @@ import yaml
 from egom2p.assets.resources import DataRoot, LineSettings
 from egom2p.model.launch import LaunchSpec, train_command
 from egom2p.model.train_config import TrainConfig
+from egom2p.paths import DataPaths
 
 GROUP = "model"
 
@@ -53,7 +54,7 @@ class PretrainConfig(dg.Config):
         if fixed:
             raise ValueError(f"pretrained_model config train.{fixed[0]} cannot be set here: it comes from "
                              f"{SET_BY_ASSET[fixed[0]]}")
-        d = {**TRAIN_DEFAULTS, **self.train, "out_dir": str(data_root / "runs" / self.run_name),
+        d = {**TRAIN_DEFAULTS, **self.train, "out_dir": str(DataPaths(data_root).run(self.run_name)),
              "data_root": str(data_root), "preset": preset}
         if self.launcher == "deepspeed":
             d["engine"] = "deepspeed"

@@ -14,6 +14,7 @@ import dagster as dg
 
 from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import DataRoot, TokenizerSettings
+from egom2p.catalog import has_index, train_and_held_out
 from egom2p.curation.preview import markdown_image
 from egom2p.presets import get_preset
 
@@ -22,19 +23,6 @@ from egom2p.presets import get_preset
 
 GROUP = "tokenizers"
 CLIPS = dg.AssetKey("normalized_clips")
-
-
-def clip_splits(paths) -> tuple[list[Path], list[Path]]:
-    """(train, held-out) canonical clip folders over every dataset that has an index (split per sequence)."""
-    from egom2p.curation.partition import read_index
-    train, held = [], []
-    root = paths.root / "clips"
-    for ds in sorted(p.name for p in root.iterdir()) if root.is_dir() else []:
-        if not (root / ds / "index.parquet").exists():
-            continue
-        for r in read_index(root / ds):
-            (train if r["split"] == "train" else held).append(root / ds / r["clip_id"])
-    return train, held
 
 
 def _metadata(meta: dict) -> dict:
@@ -58,7 +46,7 @@ def _metadata(meta: dict) -> dict:
 def video_tokenizer(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
     from egom2p.tokenizers.build import NothingToTrain, build_video_tokenizer
     paths, preset = data.paths(), get_preset(tokens.preset)
-    train, held = clip_splits(paths)
+    train, held = train_and_held_out(paths)
     try:
         _, meta = build_video_tokenizer(paths, preset, train, held, tokens.video_weights, tokens.train_config("video"),
                                         context.log.info)
@@ -72,7 +60,7 @@ def video_tokenizer(context: dg.AssetExecutionContext, data: DataRoot, tokens: T
 def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
     from egom2p.tokenizers.build import build_trajectory_tokenizers
     paths, preset = data.paths(), get_preset(tokens.preset)
-    train, held = clip_splits(paths)
+    train, held = train_and_held_out(paths)
     meta: dict = {}
     sampled = {"gaze": [], "camera": []}
     if tokens.trajectory_sampled_clips > 0 and not (tokens.gaze_weights and tokens.camera_weights):
@@ -95,7 +83,7 @@ def token_shards(context: dg.AssetExecutionContext, data: DataRoot, tokens: Toke
     from egom2p.tokenizers import store
     from egom2p.tokenizers.tokenize import tokenize_dataset
     paths, ds, preset = data.paths(), context.partition_key, get_preset(tokens.preset)
-    if not (paths.clips(ds) / "index.parquet").exists():
+    if not has_index(paths.clips(ds)):
         raise dg.Failure(f"no curated clips for {ds} ({paths.clips(ds)}); materialize normalized_clips first")
     toks = store.load_current_all(paths, preset, context.log.warning)
     summary = tokenize_dataset(paths, ds, toks, preset, tokens.shard_size, tokens.tokenize_batch, context.log.info)

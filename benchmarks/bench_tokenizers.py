@@ -23,7 +23,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def split_folders(root: Path, datasets=("egogen", "egoexo4d")) -> tuple[list[Path], list[Path]]:
-    from egom2p.curation.partition import read_index
+    from egom2p.catalog import read_index
     rows = [(ds, r) for ds in datasets if (root / "clips" / ds / "index.parquet").exists()
             for r in read_index(root / "clips" / ds)]
     train = [root / "clips" / ds / r["clip_id"] for ds, r in rows if r["split"] == "train"]

@@ -67,7 +67,7 @@ def curve_table(curve: list[dict]) -> str:
 
 def make_world_command(root: Path) -> str:
     """The ``make_world.py`` call that (re)creates an existing world: its datasets and sequence count (seed 11)."""
-    from egom2p.curation.partition import read_index
+    from egom2p.catalog import read_index
     datasets = [d.name for d in sorted((root / "clips").iterdir()) if (d / "index.parquet").exists()]
     n = max(len({r["sequence_id"] for r in read_index(root / "clips" / d)}) for d in datasets)
     return f"`.venv/bin/python benchmarks/make_world.py --root {root} --sequences {n} --datasets {','.join(datasets)}`"

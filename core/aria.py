@@ -1,4 +1,4 @@
-"""Project Aria conventions shared by the Aria-based datasets and the synthetic world (DATASETS.md §0).
+"""Project Aria conventions shared by the Aria-based datasets and the synthetic world.
 
 - CAD extrinsics of Gen1 DVT-L/DVT-S (``T_device_cpf``, ``T_device_<sensor>``); device frame = the left
   SLAM camera.

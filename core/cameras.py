@@ -1,7 +1,7 @@
 """Camera models: pinhole, FISHEYE624 (Aria ``FisheyeRadTanThinPrism``) and Kannala-Brandt K3.
 
 Points are camera-frame (x right, y down, z forward in the raw sensor image). ``project`` maps (...,3)
-points to (...,2) pixels (pixel centres at integers, DATASETS.md §0.4); ``unproject`` maps pixels to rays
+points to (...,2) pixels (pixel centres at integers); ``unproject`` maps pixels to rays
 with z = 1. All functions are vectorized numpy, float64.
 """
 from __future__ import annotations

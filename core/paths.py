@@ -1,6 +1,6 @@
 """The one data-root helper: every path the pipeline reads or writes goes through here.
 
-The root is ``$EGOM2P_DATA`` (default ``./data``). Layout (DESIGN.md §4–5)::
+The root is ``$EGOM2P_DATA`` (default ``./data``). Layout::
 
     <root>/raw/<dataset>/                        native layout, folder name = partition key
     <root>/inventory/<dataset>/inventory.parquet  raw_inventory

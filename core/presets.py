@@ -1,4 +1,4 @@
-"""Presets: one code path, several sizes (DESIGN.md §3).
+"""Presets: one code path, several sizes.
 
 A preset is a named, frozen config. ``tiny`` (the default) runs everything on a 2-core CPU; ``paper``
 is the same code at the size of the EgoM2P paper. Every artifact stores ``preset.to_dict()``.
@@ -78,7 +78,7 @@ class Preset:
     model: ModelSpec
     clip_frames: int = CLIP_FRAMES
     clip_fps: float = CLIP_FPS
-    # canonical clip side in pixels: twice the tokenizer resolution (DESIGN.md §4), so a tokenizer of
+    # canonical clip side in pixels: twice the tokenizer resolution, so a tokenizer of
     # another preset can still read the same clips.
     clip_resolution: int = field(default=0)
 

@@ -1,4 +1,4 @@
-"""Readers for Project Aria MPS outputs (DATASETS.md §0.5), shared by Ego-Exo4D, HOT3D-Aria and ADT.
+"""Readers for Project Aria MPS outputs, shared by Ego-Exo4D, HOT3D-Aria and ADT.
 
 - ``read_closed_loop_trajectory``: T_world_device (world-from-device, metres), device time in seconds.
 - ``read_eye_gaze``: the four eye-gaze CSV schemas, detected by header -> yaw, pitch (radians, CPF) and

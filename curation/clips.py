@@ -17,6 +17,7 @@ import numpy as np
 
 from egom2p import io
 from egom2p import modalities as M
+from egom2p.catalog import split_of
 from egom2p.clip import META_FILE
 from egom2p.normalize import valid_fraction
 from egom2p.timeline import canonical_times, nearest_indices, resample_linear, resample_poses
@@ -24,7 +25,7 @@ from egom2p.video import write_video
 
 from .config import CurationConfig
 from .datasets import dataset_settings, resolve_reader
-from .partition import Log, StageResult, clip_id, discard, run_stage, split_of
+from .partition import Log, StageResult, clip_id, discard, run_stage
 from .sequence import Sequence, SequenceError
 
 RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}

@@ -22,11 +22,12 @@ import numpy as np
 
 from egom2p import io
 from egom2p import modalities as M
+from egom2p.catalog import read_index
 from egom2p.clip import META_FILE, link_or_copy
 
 from .depth_annotators import (ANNOTATORS, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, AnnotatorSettings,  # noqa: F401
                                DepthAnnotator, build_annotator)
-from .partition import Log, StageResult, group_by_sequence, read_index, run_stage
+from .partition import Log, StageResult, group_by_sequence, run_stage
 
 DEPTH = M.one(value="inverse_depth")     # the modality this stage labels
 VIDEO = M.one(source="video")            # the frames an annotator reads

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from egom2p import io
 from egom2p import modalities as M
+from egom2p.catalog import read_index, read_quarantine
 from egom2p.clip import file_checksum, read_meta, write_clip
 from egom2p.normalize import (depth_constants, inverse_depth_constants, normalize_depth, normalize_inverse_depth,
                               valid_fraction)
 
 from .config import CurationConfig
 from .depth import DEPTH, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, VIDEO, depth_label_file, depth_meta
-from .partition import Log, StageResult, group_by_sequence, read_index, read_quarantine, run_stage
+from .partition import Log, StageResult, group_by_sequence, run_stage
 
 
 def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: str, cfg: CurationConfig,

@@ -17,7 +17,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from egom2p import io
-from egom2p.catalog import read_index, read_quarantine, split_of, write_index, write_quarantine  # noqa: F401
+from egom2p.catalog import write_index, write_quarantine
 
 from .sequence import SequenceError
 

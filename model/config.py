@@ -1,4 +1,4 @@
-"""Model config and token layout (DESIGN.md §3, PAPER.md §1.6–1.7).
+"""Model config and token layout.
 
 ``ModelConfig`` is the frozen, JSON-serializable description of one EgoM2P network: sizes from the
 preset's ``ModelSpec`` plus, per modality, everything the model needs from the registry (token grid,

@@ -1,7 +1,7 @@
 """Training data: per-modality WebDataset token shards joined by key, mixed across datasets, masked, batched.
 
 Shards live at ``<root>/tokens/<tokenizer_id>/<modality>/<dataset>/shard-%06d.tar`` with a
-``manifest.parquet`` (DESIGN.md §5). A modality a clip lacks is simply absent from that modality's
+``manifest.parquet``. A modality a clip lacks is simply absent from that modality's
 folder, so a sample's *present* modalities are the folders that hold its key.
 
 Work units. From the manifests, each dataset's keys (of the wanted split) are sorted and cut into

@@ -1,4 +1,4 @@
-"""EgoM2P: the 4M-style masked multimodal encoder-decoder (PAPER.md §1.6, §2.2–2.5).
+"""EgoM2P: the 4M-style masked multimodal encoder-decoder.
 
 Tokens of all modalities live in one flat sequence per sample (``TokenLayout``, L positions). A
 position's embedding is its modality's token embedding + a fixed sin-cos positional vector (3D for

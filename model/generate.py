@@ -1,4 +1,4 @@
-"""Any-to-any parallel decoding with a trained EgoM2P (PAPER.md §1.9, §2.6): 4M's ``GenerationSampler``
+"""Any-to-any parallel decoding with a trained EgoM2P: 4M's ``GenerationSampler``
 (ROAR / MaskGIT, chained targets, classifier-free guidance) on this repo's flat token layout.
 
 Shapes: B = batch, L = ``cfg.layout.length``; a target modality has n positions to fill.

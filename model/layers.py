@@ -1,4 +1,4 @@
-"""Transformer layers of the 4M-style encoder-decoder (PAPER.md §1.6, §2.2): no biases anywhere,
+"""Transformer layers of the 4M-style encoder-decoder: no biases anywhere,
 ``LayerNorm(eps=1e-6, bias=False)``, SwiGLU MLP with hidden ``int(2·mlp_ratio·dim/3)``, multi-head
 attention through ``scaled_dot_product_attention`` with boolean masks (True = may attend)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Token budgets and masks: 4M's ``UnifiedMasking`` for EgoM2P (PAPER.md §1.7, §2.3–2.4).
+"""Token budgets and masks: 4M's ``UnifiedMasking`` for EgoM2P.
 
 Every modality is masked like an image ("a big image"): per sample,
 

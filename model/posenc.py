@@ -1,4 +1,4 @@
-"""Fixed sin-cos positional tables (PAPER.md §1.6, §2.5).
+"""Fixed sin-cos positional tables.
 
 4M's convention: for positions ``p`` and ``d/2`` frequencies ``ω_i = 1 / 10000^(i / (d/2))`` the
 embedding is ``[sin(p·ω), cos(p·ω)]`` (concatenated, not interleaved). Video token grids (t, h, w)

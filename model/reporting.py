@@ -1,7 +1,7 @@
 """Rank-0 reporting for training runs: metrics.jsonl, TensorBoard, progress bar, Dagster Pipes, loss plot.
 
 Only global rank 0 opens Dagster Pipes: the launchers (torchrun, deepspeed) copy the environment into
-every rank, so every rank would otherwise write to the same message channel (ORCHESTRATION.md §1.11).
+every rank, so every rank would otherwise write to the same message channel.
 Outside Dagster (no ``DAGSTER_PIPES_CONTEXT`` in the environment) nothing is opened.
 """
 from __future__ import annotations

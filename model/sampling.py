@@ -1,4 +1,4 @@
-"""Schedules and token sampling for parallel decoding (PAPER.md §1.9, §2.6; used by ``generate``).
+"""Schedules and token sampling for parallel decoding.
 
 - token schedules: how many of a modality's ``n`` target tokens each of ``steps`` steps fixes;
 - temperature schedules: the sampling temperature of each step;

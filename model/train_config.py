@@ -1,6 +1,6 @@
 """Training-run config: one frozen dataclass, read from YAML/JSON, overridable with ``--set key=value``.
 
-Run length is given in tokens (PAPER.md §1.8): one optimizer step consumes
+Run length is given in tokens: one optimizer step consumes
 ``world_size × batch_size × grad_accum`` samples of ``input_budget + target_budget`` tokens each.
 The paper's learning rate follows ``lr = blr × global_batch / 256`` (4M); ``lr`` here is the final value.
 """

@@ -1,4 +1,4 @@
-"""The embedded synthetic egocentric world (DESIGN.md §7).
+"""The embedded synthetic egocentric world.
 
 - :mod:`.world`: procedural rooms / tabletops with textured primitives, one moving object, arms;
 - :mod:`.render`: vectorized numpy ray caster with exact z-depth for any lens (pinhole, FISHEYE624);

@@ -1,4 +1,4 @@
-"""Project Aria pieces of the synthetic layouts: the RGB rig and MPS-style files (DATASETS.md §0).
+"""Project Aria pieces of the synthetic layouts: the RGB rig and MPS-style files.
 
 Frames and transforms (``T_a_b`` maps b to a):
 

@@ -1,4 +1,4 @@
-"""Procedural worlds for the synthetic egocentric data (DESIGN.md §7).
+"""Procedural worlds for the synthetic egocentric data.
 
 A :class:`World` is an axis-aligned room (the inside of a box: floor at z = 0, walls, ceiling; world
 Z-up, metres) holding analytic primitives: boxes (yawed about z), spheres, vertical cylinders and

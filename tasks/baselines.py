@@ -1,4 +1,4 @@
-"""Trivial baselines of the four tasks, in canonical-clip format (DESIGN.md §4).
+"""Trivial baselines of the four tasks, in canonical-clip format.
 
 Each takes the conditioning inputs it needs and returns what a model would: gaze (60, 2) float32 in
 [0, 1]; camera (60, 4, 4) float32 c2w with the first frame = identity; depth (60, S, S) float16 normalized

@@ -1,4 +1,4 @@
-"""Shared fixtures. Kept under tests/ so the repo root never lands on sys.path (DESIGN.md §9)."""
+"""Shared fixtures. Kept under tests/ so the repo root never lands on sys.path."""
 from __future__ import annotations
 
 import os

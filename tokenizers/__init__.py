@@ -11,5 +11,5 @@
 - ``store``: ``data/tokenizers/<id>/`` and the ``current/<role>.json`` pointers the pipeline uses.
 - ``shards``: deterministic WebDataset shards + ``manifest.parquet``; ``tokenize``: one dataset → shards.
 
-Nothing here is importable as top-level ``tokenizers`` (that name belongs to Hugging Face, DESIGN.md §9).
+Nothing here is importable as top-level ``tokenizers`` (that name belongs to Hugging Face).
 """

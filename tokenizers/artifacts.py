@@ -1,7 +1,7 @@
 """Tokenizer artifacts on disk: ``config.json`` + ``weights.safetensors`` (+ ``metrics.json``).
 
 ``tokenizer_id`` = ``<kind>-<sha256(config JSON + weight bytes)[:12]>``: a new config or new weights is a
-new id, so token shards of a new tokenizer never mix with old ones (DESIGN.md §5). A Cosmos TorchScript
+new id, so token shards of a new tokenizer never mix with old ones. A Cosmos TorchScript
 tokenizer gets its id from the hashes of ``encoder.jit`` and ``decoder.jit``. Weights are read with
 safetensors (never pickle).
 """

@@ -1,4 +1,4 @@
-"""WebDataset token shards (DESIGN.md §5): deterministic, atomic writing; reading never unpickles.
+"""WebDataset token shards: deterministic, atomic writing; reading never unpickles.
 
 Layout: ``<root>/tokens/<tokenizer_id>/<modality>/<dataset>/shard-%06d.tar`` + ``manifest.parquet``.
 A sample is ``<key>.tok.npy`` with key = clip id (no dots); the array has the registry token shape and

@@ -1,8 +1,7 @@
 """Dataset readers, one module per dataset, and the rule that picks one for a raw folder.
 
 A raw folder's reader is the one named in its optional ``dataset.json`` (``{"reader": "egoexo4d"}``),
-else the reader whose name starts the folder name (``egoexo4d-site2`` -> ``egoexo4d``) — DESIGN.md §4.
-"""
+else the reader whose name starts the folder name (``egoexo4d-site2`` -> ``egoexo4d``)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Aria Digital Twin reader (evaluation set) — DATASETS.md §4, §0. Modalities: rgb, depth, gaze, camera.
+"""Aria Digital Twin reader (evaluation set). Modalities: rgb, depth, gaze, camera.
 
 Native layout, one folder per sequence (``<root>/<seq>/``, any folder holding ``aria_trajectory.csv``)::
 
@@ -26,7 +26,7 @@ Conventions handled here:
   camera pose, depth) is defined by the factory calibration, so projecting gaze with the same
   extrinsics keeps gaze pixel, pose and depth mutually consistent; it is also what projectaria-tools
   2.3.0's ``get_gaze_vector_reprojection`` does. First sample golden value (raw 1408² image):
-  (1026.146, 713.529); CAD would give (1036.006, 715.541), ~10 px away (DATASETS.md §0.5).
+  (1026.146, 713.529); CAD would give (1036.006, 715.541), ~10 px away.
   ``T_device_cpf`` is CAD (CPF exists only in CAD space).
 
 Evaluation mode: ADT sequences shorter than one 2 s clip (like the 3-frame public sample) are quarantined

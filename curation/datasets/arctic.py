@@ -1,4 +1,4 @@
-"""ARCTIC (MPI/ETH, CVPR 2023) reader, egocentric view 0 — DATASETS.md §5. Modalities: rgb, camera.
+"""ARCTIC (MPI/ETH, CVPR 2023) reader, egocentric view 0. Modalities: rgb, camera.
 
 Layout (under ``arctic_data/data/``): ``images/<sid>/<seq>/0/<NNNNN>.jpg`` (distorted, 2800x2000),
 ``raw_seqs/<sid>/<seq>.egocam.dist.npy`` (pickled dict: ``R_k_cam_np`` (F,3,3), ``T_k_cam_np`` (F,3,1)

@@ -1,5 +1,4 @@
-"""Pieces shared by the Aria-family readers: HOT3D-Aria, HOT3D-Quest3 and Aria Digital Twin (DATASETS.md
-§0, §3, §4). Ego-Exo4D uses the gaze projection too.
+"""Pieces shared by the Aria-family readers: HOT3D-Aria, HOT3D-Quest3 and Aria Digital Twin. Ego-Exo4D uses the gaze projection too.
 
 Image streams come in two forms, and every reader accepts both:
 
@@ -20,7 +19,7 @@ Calibration entry (either spelling of each key)::
      "T_device_from_camera": {"translation_xyz": [3], "quaternion_wxyz": [4]}}   (T_Device_Camera)
 
 Rectified camera: a square pinhole (``hfov_deg``, default 90°) sharing the raw camera's optical centre and
-axis; for Aria RGB it is the *upright* camera (raw image rotated 90° clockwise, DATASETS.md §0.5).
+axis; for Aria RGB it is the *upright* camera (raw image rotated 90° clockwise).
 Rotations about the optical axis keep z-depth, so raw z-depth maps resample with nearest neighbour.
 """
 from __future__ import annotations

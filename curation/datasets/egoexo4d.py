@@ -1,4 +1,4 @@
-"""Ego-Exo4D reader (ego Aria stream) — DATASETS.md §1. Modalities: rgb, gaze, camera (no depth).
+"""Ego-Exo4D reader (ego Aria stream). Modalities: rgb, gaze, camera (no depth).
 
 Native layout used::
 

@@ -1,4 +1,4 @@
-"""EgoGen (ETH, CVPR 2024) reader — DATASETS.md §8. Modalities: rgb, depth, camera (no gaze).
+"""EgoGen (ETH, CVPR 2024) reader. Modalities: rgb, depth, camera (no gaze).
 
 Native layout, one folder per sequence (``<scene>`` or ``<scene>_<k>``)::
 

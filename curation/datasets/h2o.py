@@ -1,5 +1,4 @@
-"""H2O (ETH/Microsoft, ICCV 2021) reader, head-mounted ``cam4`` — DATASETS.md §7.
-Modalities: rgb, depth, camera (no gaze).
+"""H2O (ETH/Microsoft, ICCV 2021) reader, head-mounted ``cam4``. Modalities: rgb, depth, camera (no gaze).
 
 Layout per sequence ``<subject>/<scene>/<seq_idx>/cam4/``: ``rgb/%06d.png`` (1280x720), ``depth/%06d.png``
 (uint16 mm, aligned to rgb, 0 invalid), ``cam_pose/%06d.txt`` (16 numbers, 4x4 camera-to-world, metres),

@@ -1,4 +1,4 @@
-"""HoloAssist (Microsoft, ICCV 2023) reader — DATASETS.md §2. Modalities: rgb, gaze, camera.
+"""HoloAssist (Microsoft, ICCV 2023) reader. Modalities: rgb, gaze, camera.
 
 Layout per session ``<session>/Export_py/``: ``Video_pitchshift.mp4`` (PV camera, 896x504),
 ``Video/VideoMp4Timing.txt`` (start/end ticks of the mp4; frame k at start + k/fps·1e7),

@@ -1,4 +1,4 @@
-"""HOT3D-Aria reader — DATASETS.md §3, §0. Modalities: rgb, gaze, camera (no depth).
+"""HOT3D-Aria reader. Modalities: rgb, gaze, camera (no depth).
 
 Per recording (``metadata.json`` with ``"headset": "Aria"``; shared parts in :mod:`.hot3d_common`)::
 

@@ -1,4 +1,4 @@
-"""What HOT3D-Aria and HOT3D-Quest3 share (DATASETS.md §3): sequence discovery, ``headset_trajectory.csv``
+"""What HOT3D-Aria and HOT3D-Quest3 share: sequence discovery, ``headset_trajectory.csv``
 and the TIME_CODE -> device-time conversion.
 
 One folder per recording (``<root>/<recording_name>/``) with ``metadata.json`` (``"headset": "Aria" |

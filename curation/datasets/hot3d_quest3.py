@@ -1,4 +1,4 @@
-"""HOT3D-Quest3 reader — DATASETS.md §3. Modalities: rgb (mono SLAM camera as grey -> 3 channels), camera.
+"""HOT3D-Quest3 reader. Modalities: rgb (mono SLAM camera as grey -> 3 channels), camera.
 No gaze (Quest 3 has no eye tracking in HOT3D), no depth.
 
 Per recording (``metadata.json`` with ``"headset": "Quest3"``; shared parts in :mod:`.hot3d_common`)::

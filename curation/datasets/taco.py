@@ -1,4 +1,4 @@
-"""TACO (Tsinghua, CVPR 2024) reader, egocentric camera — DATASETS.md §6. Modalities: rgb, depth, camera.
+"""TACO (Tsinghua, CVPR 2024) reader, egocentric camera. Modalities: rgb, depth, camera.
 
 Layout per sequence ``<triplet>/<seq>`` (e.g. ``(stir, spoon, bowl)/20231105_019``):
 ``Egocentric_RGB_Videos/<id>/color.mp4`` (1920x1080, 30 fps), ``Egocentric_Depth_Videos/<id>/egocentric_depth.avi``

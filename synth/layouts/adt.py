@@ -1,4 +1,4 @@
-"""Aria-Digital-Twin-like layout (DATASETS.md §4, §0): apartment-scale walking with Aria fisheye RGB, exact
+"""Aria-Digital-Twin-like layout: apartment-scale walking with Aria fisheye RGB, exact
 GT depth, GT trajectory and GT gaze, in the extracted form of the real VRS files.
 
 File contract, one folder per sequence ``<out>/Apartment_release_synth_seq<k:03d>_M1292/``::

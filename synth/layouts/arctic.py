@@ -1,4 +1,4 @@
-"""ARCTIC-like layout (DATASETS.md §5): tabletop, distorted egocentric view 0, world-to-camera poses.
+"""ARCTIC-like layout: tabletop, distorted egocentric view 0, world-to-camera poses.
 
 File contract (``<sid>`` = s01…, ``<seq>`` like ``box_grab_01``)::
 

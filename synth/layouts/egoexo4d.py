@@ -1,4 +1,4 @@
-"""Ego-Exo4D-like layout (DATASETS.md §1, §0): room-scale, Aria fisheye RGB, trajectory, gaze; no depth.
+"""Ego-Exo4D-like layout: room-scale, Aria fisheye RGB, trajectory, gaze; no depth.
 
 File contract (``<k>`` = sequence index, two digits; capture = take name minus its trailing ``_<n>``)::
 

@@ -1,4 +1,4 @@
-"""EgoGen-like layout (DATASETS.md §8): room-scale walking, RGB + exact depth + camera, no gaze.
+"""EgoGen-like layout: room-scale walking, RGB + exact depth + camera, no gaze.
 
 File contract (one folder per sequence, frames 1-based without zero padding, 30 fps implied)::
 

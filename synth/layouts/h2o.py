@@ -1,4 +1,4 @@
-"""H2O-like layout (DATASETS.md §7): tabletop, head-mounted cam4 with RGB, aligned depth, poses; no gaze.
+"""H2O-like layout: tabletop, head-mounted cam4 with RGB, aligned depth, poses; no gaze.
 
 File contract (one sequence per ``subject1/<scene>/<k>``; ``<scene>`` cycles h1, h2, k1, k2, o1, o2)::
 

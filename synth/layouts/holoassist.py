@@ -1,4 +1,4 @@
-"""HoloAssist-like layout (DATASETS.md §2): room-scale HoloLens 2 PV video, head pose, eye gaze.
+"""HoloAssist-like layout: room-scale HoloLens 2 PV video, head pose, eye gaze.
 
 File contract, one session folder ``<out>/<session>/Export_py/`` (session names like ``R007-7July-DSLR``)::
 

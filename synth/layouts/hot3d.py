@@ -1,4 +1,4 @@
-"""HOT3D-like layouts (DATASETS.md §3): tabletop hand-object worlds seen from a seated wearer, in the
+"""HOT3D-like layouts: tabletop hand-object worlds seen from a seated wearer, in the
 extracted form of the real ``recording.vrs`` (VRS cannot be written here; the readers accept both).
 
 File contract, one folder per recording ``<out>/P<pid:04d>_<hex8>/`` (``k`` = sequence index)::

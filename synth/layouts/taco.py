@@ -1,4 +1,4 @@
-"""TACO-like layout (DATASETS.md §6): tabletop, egocentric RGB video + aligned 16-bit depth video + poses.
+"""TACO-like layout: tabletop, egocentric RGB video + aligned 16-bit depth video + poses.
 
 File contract (``<triplet>`` like ``(stir, spoon, bowl)``, ``<seq>`` like ``20231105_000``)::
 

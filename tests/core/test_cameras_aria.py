@@ -1,4 +1,4 @@
-"""Camera models and Aria conventions against the golden values of DATASETS.md §0.4–0.5."""
+"""Camera models and Aria conventions against the documented Aria golden values."""
 import numpy as np
 import pytest
 

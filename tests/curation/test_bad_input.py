@@ -13,7 +13,7 @@ from egom2p.curation.clips import curate_clips
 from egom2p.curation.config import CurationConfig
 from egom2p.curation.depth import label_depth
 from egom2p.curation.normalize import normalize_partition, upstream_quarantine
-from egom2p.curation.partition import read_index, read_quarantine
+from egom2p.catalog import read_index, read_quarantine
 from egom2p.paths import DataPaths
 
 CFG = CurationConfig(preset="tiny", clip_resolution=64)

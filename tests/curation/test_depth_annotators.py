@@ -166,8 +166,8 @@ def test_label_depth_annotates_runs_without_gt_and_normalizes_them_directly(tmp_
     from egom2p.curation.config import CurationConfig
     from egom2p.curation.depth import REL_FILE, label_depth
     from egom2p.curation.normalize import normalize_partition
-    from egom2p.curation.partition import INDEX, read_index
-    from egom2p.curation.tables import write_rows
+    from egom2p.catalog import INDEX, read_index
+    from egom2p.tables import write_rows
     clips_dir = tmp_path / "clips"
     rows = []
     for k, valid in enumerate([60, 60, 60, 60, 45]):   # clip 2 has GT; clip 4 is padded after frame 45

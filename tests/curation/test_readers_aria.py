@@ -14,7 +14,7 @@ import pytest
 from egom2p.curation.clips import curate_clips
 from egom2p.curation.config import CurationConfig
 from egom2p.curation.datasets import READERS, resolve_reader
-from egom2p.curation.partition import read_index, read_quarantine
+from egom2p.catalog import read_index, read_quarantine
 from egom2p.curation.sequence import SequenceError
 from egom2p.geometry import invert_pose, transform_points
 from egom2p.synth.aria_mps import motion_time

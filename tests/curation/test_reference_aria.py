@@ -1,5 +1,5 @@
 """Aria-family readers on the real samples in ../shared/reference (skipped when absent): ADT VRS RGB,
-depth, trajectory and gaze against projectaria-tools' own answers and the DATASETS.md golden values;
+depth, trajectory and gaze against projectaria-tools' own answers and the documented golden values;
 HOT3D trajectories/gaze conventions; every Aria MPS CSV variant."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from egom2p.curation.config import CurationConfig
 from egom2p.curation.datasets import READERS
 from egom2p.curation.datasets.aria_common import VrsRecording, read_camera_json
 from egom2p.curation.datasets.hot3d_common import read_hot3d_poses
-from egom2p.curation.partition import read_index, read_quarantine
+from egom2p.catalog import read_index, read_quarantine
 from egom2p.geometry import invert_pose, make_pose, transform_points
 from egom2p.synth.layouts.adt import sequence_name
 

@@ -13,7 +13,7 @@ from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.clip import read_clip
 from egom2p.curation.depth import REL_FILE
-from egom2p.curation.partition import read_index
+from egom2p.catalog import read_index
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.clip import read_clip
-from egom2p.curation.partition import read_index
+from egom2p.catalog import read_index
 from egom2p.pipelines.definitions import defs
 from egom2p.pipelines.sensors import raw_dataset_sensor
 

@@ -13,7 +13,7 @@ import webdataset as wds
 
 from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import DataRoot, TokenizerSettings
-from egom2p.curation.partition import read_index
+from egom2p.catalog import read_index
 from egom2p.paths import DataPaths
 from egom2p.pipelines.definitions import defs
 from egom2p.tokenizers import shards as S

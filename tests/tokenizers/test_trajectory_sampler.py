@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from egom2p.clip import read_clip
-from egom2p.curation.partition import read_index
+from egom2p.catalog import read_index
 from egom2p.normalize import relative_poses
 from egom2p.synth import aria_mps
 from egom2p.synth.common import make_sequence

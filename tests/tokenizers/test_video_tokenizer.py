@@ -46,7 +46,7 @@ def test_paper_config_reproduces_dv4x8x8_shapes_and_size():
     assert tuple(z.shape) == (1, cfg.z_channels, 5, 32, 32) and tuple(out.shape) == (1, 3, 17, 256, 256)
     n_enc = sum(p.numel() for p in enc.parameters()) / 1e6
     n_dec = sum(p.numel() for p in dec.parameters()) / 1e6
-    # same as diffusers' port of Cosmos 4x8x8 at default widths (42.7 M / 62.0 M, TOKENIZERS_AND_DEPTH.md §1.2)
+    # same as diffusers' port of Cosmos 4x8x8 at default widths (42.7 M / 62.0 M)
     assert round(n_enc, 1) == 42.7 and round(n_dec, 1) == 62.0
 
 

@@ -1,4 +1,4 @@
-"""Trajectory features (PAPER.md §1.5): canonical clip arrays ↔ per-frame vectors for the VQ-VAE.
+"""Trajectory features: canonical clip arrays ↔ per-frame vectors for the VQ-VAE.
 
 gaze   (60, 2) in [0,1], NaN invalid  →  (60, 2) in [-1,1] (mean/std 0.5), NaN → 0 and mask False.
 camera (60, 4, 4) OpenCV c2w          →  (60, 9) = [R[:,0], R[:,1], t] of T_0⁻¹·T_i (6D rotation + metres),

@@ -1,4 +1,4 @@
-"""Trajectory VQ-VAE (PAPER.md §1.5): 60 per-frame vectors → 30 tokens from a 256-code cosine VQ.
+"""Trajectory VQ-VAE: 60 per-frame vectors → 30 tokens from a 256-code cosine VQ.
 
 Encoder: Conv1d(C → dim, kernel = stride = 2) → + fixed 1D sin-cos positions → pre-LN Transformer
 (``depth`` × ``dim``, ``heads``, GELU) → LayerNorm → Linear + Tanh (post-MLP) → Linear(dim → latent 32).

@@ -1,4 +1,4 @@
-"""Canonical clip ↔ video-tokenizer tensors (DESIGN.md §3–4, PAPER.md §1.3).
+"""Canonical clip ↔ video-tokenizer tensors.
 
 A canonical clip holds 60 frames at 30 fps and ``clip_resolution``² pixels. The tokenizer sees
 ``frames`` (16) frames at ``fps`` (8) — frame i is clip frame round(i·30/8) — resized to ``resolution``²,

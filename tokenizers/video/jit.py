@@ -1,7 +1,7 @@
 """TorchScript encoder/decoder: export ours, load Cosmos' official ``encoder.jit`` / ``decoder.jit``.
 
 The official Cosmos checkpoints (e.g. ``Cosmos-0.1-Tokenizer-DV4x8x8``) are plain TorchScript files that
-Cosmos itself loads with nothing but ``torch.jit.load`` (TOKENIZERS_AND_DEPTH.md §1.6): ``encoder.jit``
+Cosmos itself loads with nothing but ``torch.jit.load``: ``encoder.jit``
 maps video (B,3,T,H,W) in [-1,1] to ``(indices, codes, loss)`` and ``decoder.jit`` maps indices
 (B,t,h,w) to video. :func:`export_jit` writes our model in the same contract, so one loader
 (:class:`JitVideoTokenizer`) serves both, and the test of our export proves the loading path.

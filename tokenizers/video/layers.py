@@ -1,4 +1,4 @@
-"""Building blocks of the Cosmos discrete causal video tokenizer (TOKENIZERS_AND_DEPTH.md §1.3).
+"""Building blocks of the Cosmos discrete causal video tokenizer.
 
 All tensors are channel-first video ``(B, C, T, H, W)``. *Causal* means output frame ``t`` depends only on
 input frames ``<= t``: temporal padding replicates the first frame on the left, temporal attention is

@@ -7,7 +7,7 @@ and ``codes`` (B, len(levels), t, h, w) on the FSQ grid in [-1, 1].
 
 At the ``paper`` preset (256², 17 frames, DV4x8x8, FSQ [8,8,8,5,5,5]) this is (B,3,17,256,256) →
 (B,5,32,32) in [0, 64000). The FSQ is vector-quantize-pytorch's ``FSQ`` (identical grid and mixed-radix
-index order as Cosmos' FSQuantizer, TOKENIZERS_AND_DEPTH.md §2.1).
+index order as Cosmos' FSQuantizer).
 """
 from __future__ import annotations
 
