@@ -50,8 +50,21 @@ def _camera_compand(cfg) -> tuple[float, ...]:
     return (0.0,) * 6 + (cfg.compand_m,) * 3 if cfg.compand_m > 0 else ()
 
 
+def _augment_camera(x: np.ndarray, rng: np.random.Generator, max_deg: float = 10.0) -> np.ndarray:
+    """Conjugate each (60,4,4) relative trajectory by a small random rotation S: S⁻¹·T·S (frame 0 stays I)."""
+    out = []
+    for T in x:
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        ang = np.radians(rng.uniform(-max_deg, max_deg))
+        K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        S = np.eye(4)
+        S[:3, :3] = np.eye(3) + np.sin(ang) * K + (1 - np.cos(ang)) * K @ K
+        out.append(np.linalg.inv(S) @ T @ S)
+    return np.stack(out)
+
+
 def _camera_augment(batch: np.ndarray, rev: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    from .train import _augment_camera
     batch[rev] = np.linalg.inv(batch[rev][:, :1]) @ batch[rev]
     return _augment_camera(batch, rng)
 

@@ -28,20 +28,6 @@ def load_arrays(folders: list[Path], modality: str) -> list[np.ndarray]:
     return out
 
 
-def _augment_camera(x: np.ndarray, rng: np.random.Generator, max_deg: float = 10.0) -> np.ndarray:
-    """Conjugate each (60,4,4) relative trajectory by a small random rotation S: S⁻¹·T·S (frame 0 stays I)."""
-    out = []
-    for T in x:
-        axis = rng.normal(size=3)
-        axis /= np.linalg.norm(axis)
-        ang = np.radians(rng.uniform(-max_deg, max_deg))
-        K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-        S = np.eye(4)
-        S[:3, :3] = np.eye(3) + np.sin(ang) * K + (1 - np.cos(ang)) * K @ K
-        out.append(np.linalg.inv(S) @ T @ S)
-    return np.stack(out)
-
-
 def clip_features(arrays, modality: str, norm: F.Normalizer) -> tuple[np.ndarray, np.ndarray]:
     """Clip arrays (N × (60, *sample_shape)) → (normalized features (N, 60, C) float32, valid mask (N, 60)
     bool); invalid frames are 0 (what the tokenizer sees)."""
