@@ -2,24 +2,27 @@
 
 import dagster as dg
 
+from egom2p import modalities as M
 from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.curation.checks import check_names, check_partition
 from egom2p.curation.clips import curate_clips
-from egom2p.curation.depth import label_depth
-from egom2p.curation.depth_annotators import AnnotatorUnavailable, build_annotator
+from egom2p.curation.depth import cached_annotator, label_depth
+from egom2p.curation.depth_annotators import AnnotatorUnavailable
 from egom2p.curation.inventory import build_inventory
 from egom2p.curation.normalize import normalize_partition, upstream_quarantine
 from egom2p.curation.partition import StageResult
 from egom2p.curation.preview import markdown_image, partition_preview
 
 GROUP = "curation"
-MODALITIES = ("rgb", "depth", "gaze", "camera")
 
 
 def _stage_metadata(result: StageResult, folder) -> dict:
-    counts = {f"clips_{m}": sum(bool(r.get(f"has_{m}")) for r in result.rows) for m in MODALITIES}
-    return {"dagster/row_count": len(result.rows), "sequences": result.sequences,
+    """Clip counts per modality, the units run / skipped (already committed) / quarantined / removed, the
+    quarantine table and the folder."""
+    counts = {f"clips_{m}": sum(bool(r.get(f"has_{m}")) for r in result.rows) for m in M.names()}
+    return {"dagster/row_count": len(result.rows), "sequences": result.sequences, **result.counts(),
+            "stage_seconds": round(result.seconds, 2),
             "quarantined": result.quarantined, **counts, "path": dg.MetadataValue.path(str(folder)),
             "quarantine": dg.MetadataValue.md(_quarantine_md(result.quarantine))}
 
@@ -40,11 +43,13 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
     paths, ds = data.paths(), context.partition_key
     if not paths.raw(ds).is_dir():
         raise dg.Failure(f"no raw folder {paths.raw(ds)}")
-    rows = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(ds), context.log.info)
+    report = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(ds), context.log.info,
+                             workers=curation.workers)
+    rows = report.rows
     bad = [r for r in rows if r["problem"]]
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": len(rows), "path": dg.MetadataValue.path(str(paths.inventory(ds))),
-        **{f"sequences_with_{m}": sum(r[f"has_{m}"] for r in rows) for m in MODALITIES},
+        "dagster/row_count": len(rows), "path": dg.MetadataValue.path(str(paths.inventory(ds))), **report.counts(),
+        **{f"sequences_with_{m}": sum(r[f"has_{m}"] for r in rows) for m in M.names()},
         "expected_clips": sum(r["expected_clips"] for r in rows), "problems": len(bad)})
     yield dg.AssetCheckResult(check_name="all_sequences_readable", passed=not bad,
                               severity=dg.AssetCheckSeverity.WARN,
@@ -56,7 +61,8 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
           description="30 FPS timeline, rectified square frames, 2 s clips (rgb.mp4 + metric arrays).")
 def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
     paths, ds = data.paths(), context.partition_key
-    result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(ds), context.log.info)
+    result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(ds), context.log.info,
+                          workers=curation.workers)
     return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_clips(ds)),
                                           "curation_config": dg.MetadataValue.json(curation.config(ds).to_dict())})
 
@@ -67,10 +73,11 @@ def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationS
 def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
     paths, ds = data.paths(), context.partition_key
     try:
-        annotator = build_annotator(curation.annotator_name(), curation.annotator_settings())
+        annotator = cached_annotator(curation.annotator_name(), curation.annotator_settings())
     except AnnotatorUnavailable as e:
         raise dg.Failure(f"depth annotator {curation.depth_annotator!r} cannot run: {e}") from None
-    result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, annotator, log=context.log.info)
+    result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, curation.annotator_name(),
+                         curation.annotator_settings(), log=context.log.info, workers=curation.workers)
     sources: dict[str, int] = {}
     for r in result.rows:
         sources[r["depth_source"]] = sources.get(r["depth_source"], 0) + 1
@@ -88,7 +95,7 @@ def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation
     paths, ds = data.paths(), context.partition_key
     quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
     result = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds), ds,
-                                 curation.config(ds), quarantined, context.log.info)
+                                 curation.config(ds), quarantined, context.log.info, workers=curation.workers)
     folders = [paths.clips(ds) / r["clip_id"] for r in sorted(result.rows, key=lambda r: r["clip_id"])]
     preview = partition_preview(folders)
     meta = _stage_metadata(result, paths.clips(ds))

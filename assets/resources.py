@@ -69,8 +69,11 @@ class CurationSettings(_UsesLine):
     depth_processing_resolution / depth_dilations / depth_refine_steps: override the preset (0 / [] / -1 = preset)
     depth_coalign_iterations: Adam iterations of the co-alignment (paper: 2000)
     depth_cpu_threads: torch threads while annotating on CPU (0 = torch default)
+    workers: processes that run sequences in parallel (0 = one per core, 1 = in the run's process, for
+        debugging); never changes what is written. A loaded depth annotator runs in each worker
     """
     clip_resolution: int = 0
+    workers: int = 0
     allow_short: bool = False
     depth_annotator: str = "auto"
     depth_checkpoint: str = ""
@@ -114,6 +117,9 @@ class TokenizerSettings(_UsesLine):
         train clips; 0 = curated clips only (then with augmentation). Thousands are needed for tokenizers
         that generalize (benchmarks/RESULTS.md, "Trajectory tokenizers"); the demo keeps it small
     shard_size: samples per tar; tokenize_batch: clips per encoder call
+    workers: processes that tokenize shards in parallel (0 = one per core, 1 = in the run's process)
+    device: where the encoders run when tokenizing: auto (CUDA when available, bf16 autocast there) | cpu |
+        cuda | cuda:N
     """
     video_weights: str = ""
     gaze_weights: str = ""
@@ -128,6 +134,8 @@ class TokenizerSettings(_UsesLine):
     trajectory_sampled_clips: int = 256
     shard_size: int = 256
     tokenize_batch: int = 8
+    workers: int = 0
+    device: str = "auto"
 
     def train_config(self, kind: str) -> "TokenizerTrainConfig":
         from egom2p.tokenizers.training import TokenizerTrainConfig

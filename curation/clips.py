@@ -25,10 +25,13 @@ from egom2p.video import write_video
 
 from .config import CurationConfig
 from .datasets import dataset_settings, resolve_reader
-from .partition import Log, StageResult, clip_id, discard, run_stage
+from .partition import (Log, StageResult, Unit, clip_id, run_stage, source_current, source_fingerprint, source_scope,
+                        unit_key)
 from .sequence import Sequence, SequenceError
 
 RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}
+# bump when the bytes this stage writes for the same input and config change
+VERSION = "clips/2"
 
 
 def _keeps(keep: str, a: np.ndarray) -> bool:
@@ -74,53 +77,63 @@ def curate_sequence(seq: Sequence, out: Path, cfg: CurationConfig) -> list[dict]
     aligned = {m.name: seq.frame_source(m.name)(src_idx) for m in M.rows(source="frames")
                if seq.frame_source(m.name) is not None}
     split = split_of(seq.dataset, seq.sequence_id)
-    rows, written = [], []
-    try:
-        for k in range(n_clips):
-            cid = clip_id(seq.sequence_id, k)
-            folder = out / cid
-            written.append(folder)
-            sl = slice(k * F, (k + 1) * F)
-            have, stats = {}, {}
-            for m in M.REGISTRY.values():
-                if m.source == "video":
-                    write_video(folder / m.interim_file, itertools.islice(frames, F), fps=cfg.fps)
-                    have[m.name] = True
-                    continue
-                if m.source == "frames":
-                    a = None if m.name not in aligned else \
-                        np.stack(list(itertools.islice(aligned[m.name], F))).astype(np.float32)
-                    if a is not None and m.pad == "nan" and valid < F:
-                        a[valid:] = np.nan
-                else:
-                    a = tracks[m.name][sl] if m.name in tracks else None
-                have[m.name] = a is not None and _keeps(m.keep, a)
-                if have[m.name]:
-                    io.write_npy(folder / m.interim_file, a.astype(m.interim_dtype) if m.interim_dtype else a)
-                if m.valid_fraction:
-                    stats[f"{m.name}_valid_frac"] = valid_fraction(a) if have[m.name] else 0.0
-            meta = {"dataset": seq.dataset, "sequence_id": seq.sequence_id, "clip_id": cid, "clip_index": k,
-                    "start_time": float(times[sl][0]), "fps": cfg.fps, "frames": F,
-                    "valid_frames": valid if n_clips == 1 else F, "split": split,
-                    "intrinsics": seq.intrinsics.K.tolist(), "side": seq.intrinsics.width,
-                    "modalities": have, "source_files": seq.source_files, "source": seq.meta,
-                    "curation": cfg.to_dict()}
-            io.write_json(folder / META_FILE, meta)
-            rows.append({"clip_id": cid, "sequence_id": seq.sequence_id, "clip_index": k, "split": split,
-                         "start_time": meta["start_time"], "valid_frames": meta["valid_frames"],
-                         **M.flags(have), **stats})
-    except BaseException:
-        for f in written:  # a failing sequence leaves none of its clips behind
-            discard(f)
-        raise
+    rows = []
+    for k in range(n_clips):
+        cid = clip_id(seq.sequence_id, k)
+        folder = out / cid
+        sl = slice(k * F, (k + 1) * F)
+        have, stats = {}, {}
+        for m in M.REGISTRY.values():
+            if m.source == "video":
+                write_video(folder / m.interim_file, itertools.islice(frames, F), fps=cfg.fps)
+                have[m.name] = True
+                continue
+            if m.source == "frames":
+                a = None if m.name not in aligned else \
+                    np.stack(list(itertools.islice(aligned[m.name], F))).astype(np.float32)
+                if a is not None and m.pad == "nan" and valid < F:
+                    a[valid:] = np.nan
+            else:
+                a = tracks[m.name][sl] if m.name in tracks else None
+            have[m.name] = a is not None and _keeps(m.keep, a)
+            if have[m.name]:
+                io.write_npy(folder / m.interim_file, a.astype(m.interim_dtype) if m.interim_dtype else a)
+            if m.valid_fraction:
+                stats[f"{m.name}_valid_frac"] = valid_fraction(a) if have[m.name] else 0.0
+        meta = {"dataset": seq.dataset, "sequence_id": seq.sequence_id, "clip_id": cid, "clip_index": k,
+                "start_time": float(times[sl][0]), "fps": cfg.fps, "frames": F,
+                "valid_frames": valid if n_clips == 1 else F, "split": split,
+                "intrinsics": seq.intrinsics.K.tolist(), "side": seq.intrinsics.width,
+                "modalities": have, "source_files": seq.source_files, "source": seq.meta,
+                "curation": cfg.to_dict()}
+        io.write_json(folder / META_FILE, meta)
+        rows.append({"clip_id": cid, "sequence_id": seq.sequence_id, "clip_index": k, "split": split,
+                     "start_time": meta["start_time"], "valid_frames": meta["valid_frames"],
+                     **M.flags(have), **stats})
     return rows
 
 
-def curate_clips(raw: Path, out: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,
-                 progress: bool = True) -> StageResult:
-    """The whole ``clips`` stage for one dataset partition (atomic swap of ``out``)."""
+def open_sequence(raw: Path, sequence_id: str, cfg: CurationConfig, ctx, *version) -> Sequence:
+    """Open one sequence for a raw-reading stage and set the unit's inputs (the source scope) and
+    fingerprint (scope signature + ``version`` + config + reader)."""
     reader = resolve_reader(raw)
-    settings = dataset_settings(raw)
-    return run_stage(out, dataset, "clips", reader.list_sequences(raw),
-                     lambda staging, sid: curate_sequence(reader.open(raw, sid, cfg.side, settings), staging, cfg),
-                     log, progress)
+    seq = reader.open(raw, sequence_id, cfg.side, dataset_settings(raw))
+    ctx.inputs = {"scope": source_scope(raw, sequence_id, seq.source_files)}
+    ctx.fingerprint = source_fingerprint(raw, ctx.inputs["scope"], *version, cfg.to_dict(), reader.name)
+    return seq
+
+
+def _clips_unit(staging: Path, unit, ctx) -> list[dict]:
+    raw, sequence_id, cfg = unit.args
+    return curate_sequence(open_sequence(raw, sequence_id, cfg, ctx, VERSION), staging, cfg)
+
+
+def curate_clips(raw: Path, out: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,
+                 progress: bool = True, workers: int = 0) -> StageResult:
+    """The ``clips`` stage of one dataset partition: one unit per sequence, only new or changed sequences
+    run (``workers`` processes, 0 = one per core), then the index is published."""
+    raw = Path(raw)
+    reader = resolve_reader(raw)
+    units = [Unit(unit_key(s), s, None, (raw, s, cfg)) for s in reader.list_sequences(raw)]
+    return run_stage(out, dataset, "clips", units, _clips_unit, workers=workers, log=log, progress=progress,
+                     current=source_current(raw, VERSION, cfg.to_dict(), reader.name))

@@ -27,7 +27,7 @@ from egom2p.clip import META_FILE, link_or_copy
 
 from .depth_annotators import (ANNOTATORS, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, AnnotatorSettings,  # noqa: F401
                                DepthAnnotator, build_annotator)
-from .partition import Log, StageResult, group_by_sequence, run_stage
+from .partition import Log, StageResult, Unit, group_by_sequence, run_stage, sequence_units, upstream_fingerprints
 
 DEPTH = M.one(value="inverse_depth")     # the modality this stage labels
 VIDEO = M.one(source="video")            # the frames an annotator reads
@@ -35,47 +35,79 @@ REL_FILE = "inv_depth_rel.npy"
 DEPTH_FILES = {METRIC_DEPTH: DEPTH.interim_file, RELATIVE_INVERSE_DEPTH: REL_FILE}
 
 
+VERSION = "depth_labels/2"
+_BUILT: dict = {}   # per process: (name, settings) -> annotator, so a worker builds its model once
+
+
+def cached_annotator(name: str, settings: AnnotatorSettings | None = None) -> DepthAnnotator | None:
+    """``build_annotator(name, settings)`` once per process (a worker loads its model once)."""
+    spec = (name, settings or AnnotatorSettings())
+    if spec not in _BUILT:
+        _BUILT[spec] = build_annotator(*spec)
+    return _BUILT[spec]
+
+
+def _annotator(spec) -> DepthAnnotator | None:
+    """A (name, settings) pair built once per process; an annotator instance (or None) as it is."""
+    return cached_annotator(*spec) if isinstance(spec, tuple) else spec
+
+
 def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | DepthAnnotator | None = "none",
                 annotator_settings: AnnotatorSettings | None = None, log: Log | None = None,
-                progress: bool = True) -> StageResult:
-    """Depth for every clip of a partition (atomic swap of ``out``).
+                progress: bool = True, workers: int = 0) -> StageResult:
+    """Depth for every clip of a partition, one unit per sequence (re-run when the sequence's clips, the
+    annotator or its settings change), then the index is published.
 
-    annotator: a registered name (built here with ``annotator_settings``), an annotator instance, or None.
+    annotator: a registered name (built in each worker with ``annotator_settings``), an annotator instance
+    (then the units run in this process: a loaded model is not shipped to workers), or None.
     """
-    if isinstance(annotator, str):
-        annotator = build_annotator(annotator, annotator_settings or AnnotatorSettings())
-    settings = annotator.describe() if annotator is not None else {}
-    name = annotator.name if annotator is not None else "none"
-    by_seq = group_by_sequence(read_index(clips_dir))
+    spec = annotator
+    if isinstance(annotator, str):   # built here first: an annotator that cannot run fails before any unit
+        spec = (annotator, annotator_settings or AnnotatorSettings())
+        spec = spec if cached_annotator(*spec) is not None else None
+    instance = _annotator(spec)
+    if spec is not None and not isinstance(spec, tuple):
+        workers = 1
+    identity = {"name": instance.name, "settings": instance.describe()} if instance is not None else {"name": "none"}
+    rows = read_index(clips_dir)
+    upstream = upstream_fingerprints(rows)
+    units = sequence_units(group_by_sequence(rows), lambda sid, r: (Path(clips_dir), sid, r, spec),
+                           lambda sid: (VERSION, identity, upstream[sid]))
+    return run_stage(out, dataset, "depth_labels", units, _depth_unit, workers=workers, log=log, progress=progress)
 
-    def work(staging: Path, sid: str) -> list[dict]:
-        rows = sorted(by_seq[sid], key=lambda r: r["clip_index"])
-        kinds: dict[str, str | None] = {}
-        for row in rows:
-            src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
-            dst.mkdir(parents=True)
-            if (src / DEPTH.interim_file).exists():
-                link_or_copy(src / DEPTH.interim_file, dst / DEPTH.interim_file)
-                kinds[row["clip_id"]] = METRIC_DEPTH
-        if annotator is not None:
-            for run in _missing_runs(rows, kinds):
-                labels = annotator([clips_dir / r["clip_id"] / VIDEO.interim_file for r in run])
-                for r, lab in zip(run, labels, strict=True):
-                    lab = np.array(lab, np.float32)
-                    lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
-                    io.write_npy(staging / r["clip_id"] / REL_FILE, lab.astype(np.float16))
-                    kinds[r["clip_id"]] = RELATIVE_INVERSE_DEPTH
-        out_rows = []
-        for row in rows:
-            kind = kinds.get(row["clip_id"])
-            source = "gt" if kind == METRIC_DEPTH else (name if kind else "none")
-            io.write_json(staging / row["clip_id"] / META_FILE, {
-                "clip_id": row["clip_id"], "depth_source": source, "depth_kind": kind, "annotator": name,
-                "settings": settings if kind == RELATIVE_INVERSE_DEPTH else {}})
-            out_rows.append({"clip_id": row["clip_id"], "sequence_id": sid, "depth_source": source,
-                             "depth_kind": kind or "", f"has_{DEPTH.name}": kind is not None})
-        return out_rows
-    return run_stage(out, dataset, "depth_labels", sorted(by_seq), work, log, progress)
+
+def _depth_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
+    """Depth of one sequence's clips: ground truth linked, runs of clips without it annotated."""
+    clips_dir, sid, rows, spec = unit.args
+    annotator = _annotator(spec)
+    name = annotator.name if annotator is not None else "none"
+    settings = annotator.describe() if annotator is not None else {}
+    rows = sorted(rows, key=lambda r: r["clip_index"])
+    kinds: dict[str, str | None] = {}
+    for row in rows:
+        src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
+        dst.mkdir(parents=True)
+        if (src / DEPTH.interim_file).exists():
+            link_or_copy(src / DEPTH.interim_file, dst / DEPTH.interim_file)
+            kinds[row["clip_id"]] = METRIC_DEPTH
+    if annotator is not None:
+        for run in _missing_runs(rows, kinds):
+            labels = annotator([clips_dir / r["clip_id"] / VIDEO.interim_file for r in run])
+            for r, lab in zip(run, labels, strict=True):
+                lab = np.array(lab, np.float32)
+                lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
+                io.write_npy(staging / r["clip_id"] / REL_FILE, lab.astype(np.float16))
+                kinds[r["clip_id"]] = RELATIVE_INVERSE_DEPTH
+    out_rows = []
+    for row in rows:
+        kind = kinds.get(row["clip_id"])
+        source = "gt" if kind == METRIC_DEPTH else (name if kind else "none")
+        io.write_json(staging / row["clip_id"] / META_FILE, {
+            "clip_id": row["clip_id"], "depth_source": source, "depth_kind": kind, "annotator": name,
+            "settings": settings if kind == RELATIVE_INVERSE_DEPTH else {}})
+        out_rows.append({"clip_id": row["clip_id"], "sequence_id": sid, "depth_source": source,
+                         "depth_kind": kind or "", f"has_{DEPTH.name}": kind is not None})
+    return out_rows
 
 
 def _missing_runs(rows: list[dict], kinds: dict) -> list[list[dict]]:

@@ -14,9 +14,12 @@ import pyarrow as pa
 from egom2p import modalities as M
 from egom2p.tables import write_rows
 
+from .clips import open_sequence
 from .config import CurationConfig
-from .datasets import dataset_settings, resolve_reader
-from .partition import Log
+from .datasets import resolve_reader
+from .partition import Log, StageResult, Unit, run_stage, source_current, unit_key
+
+VERSION = "raw_inventory/2"
 
 
 def inventory_schema() -> pa.Schema:
@@ -29,31 +32,36 @@ def inventory_schema() -> pa.Schema:
     ])
 
 
-def inventory_rows(raw: Path, dataset: str, cfg: CurationConfig) -> list[dict]:
+def _inventory_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
+    """One sequence's inventory row; a sequence that cannot be opened is listed with its problem."""
+    raw, dataset, sid, cfg = unit.args
+    row = {"dataset": dataset, "sequence_id": sid, "reader": resolve_reader(raw).name, **M.flags(()), "frames": 0,
+           "duration_s": 0.0, "native_fps": 0.0, "expected_clips": 0, "problem": ""}
+    try:
+        seq = open_sequence(raw, sid, cfg, ctx, VERSION)
+        t = seq.frame_times
+        duration = float(t[-1] - t[0]) + (float(np.median(np.diff(t))) if len(t) > 1 else 0.0)
+        row.update(M.flags(seq.modalities))
+        row.update(frames=len(t), duration_s=duration,
+                   native_fps=float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 0.0,
+                   expected_clips=int(duration * cfg.fps + 1e-6) // cfg.clip_frames)
+    except Exception as e:  # noqa: BLE001 - recorded, not raised: the inventory lists problems
+        row["problem"] = str(e) or type(e).__name__
+    return [row]
+
+
+def build_inventory(raw: Path, out_file: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,
+                    workers: int = 0, progress: bool = True) -> StageResult:
+    """Inventory one raw dataset folder into ``out_file`` (one unit per sequence; a sequence whose source
+    files are unchanged keeps its row, one that could not be opened is looked at again every run)."""
+    raw, out_file = Path(raw), Path(out_file)
     reader = resolve_reader(raw)
-    settings = dataset_settings(raw)
-    rows = []
-    for sid in reader.list_sequences(raw):
-        row = {"dataset": dataset, "sequence_id": sid, "reader": reader.name, **M.flags(()), "frames": 0,
-               "duration_s": 0.0, "native_fps": 0.0, "expected_clips": 0, "problem": ""}
-        try:
-            seq = reader.open(raw, sid, cfg.side, settings)
-            t = seq.frame_times
-            duration = float(t[-1] - t[0]) + (float(np.median(np.diff(t))) if len(t) > 1 else 0.0)
-            row.update(M.flags(seq.modalities))
-            row.update(frames=len(t), duration_s=duration,
-                       native_fps=float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 0.0,
-                       expected_clips=int(duration * cfg.fps + 1e-6) // cfg.clip_frames)
-        except Exception as e:  # noqa: BLE001 - recorded, not raised: the inventory lists problems
-            row["problem"] = str(e) or type(e).__name__
-        rows.append(row)
-    return rows
-
-
-def build_inventory(raw: Path, out_file: Path, dataset: str, cfg: CurationConfig, log: Log | None = None) -> list[dict]:
-    rows = inventory_rows(raw, dataset, cfg)
-    write_rows(out_file, rows, inventory_schema())
+    units = [Unit(unit_key(s), s, None, (raw, dataset, s, cfg)) for s in reader.list_sequences(raw)]
+    report = run_stage(out_file.parent, dataset, "raw_inventory", units, _inventory_unit, workers=workers,
+                       current=source_current(raw, VERSION, cfg.to_dict(), reader.name), log=log, progress=progress,
+                       publish_index=False, protected=(out_file.name,))
+    write_rows(out_file, report.rows, inventory_schema())
     if log:
-        bad = [r for r in rows if r["problem"]]
-        log(f"{dataset}: {len(rows)} sequences, {len(bad)} with problems")
-    return rows
+        bad = [r for r in report.rows if r["problem"]]
+        log(f"{dataset}: {len(report.rows)} sequences, {len(bad)} with problems")
+    return report

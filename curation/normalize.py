@@ -17,29 +17,41 @@ from egom2p.normalize import (depth_constants, inverse_depth_constants, normaliz
 
 from .config import CurationConfig
 from .depth import DEPTH, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, VIDEO, depth_label_file, depth_meta
-from .partition import Log, StageResult, group_by_sequence, run_stage
+from .partition import Log, StageResult, Unit, group_by_sequence, run_stage, sequence_units, upstream_fingerprints
+
+
+VERSION = "normalized_clips/2"
 
 
 def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: str, cfg: CurationConfig,
                         upstream_quarantine: list[dict] = (), log: Log | None = None,
-                        progress: bool = True) -> StageResult:
-    """Write the canonical clips of one partition, its index and the merged quarantine (atomic swap)."""
-    by_seq = group_by_sequence(read_index(clips_dir))
-    depth_rows = {r["clip_id"]: r for r in read_index(depth_dir)}
+                        progress: bool = True, workers: int = 0) -> StageResult:
+    """The canonical clips of one partition, one unit per sequence (re-run when its clips or depth labels
+    or the config change), then the index and the merged quarantine are published."""
+    rows = read_index(clips_dir)
+    depth_rows = read_index(depth_dir)
+    by_depth = group_by_sequence(depth_rows)
+    clips_fp, depth_fp = upstream_fingerprints(rows), upstream_fingerprints(depth_rows)
+    units = sequence_units(group_by_sequence(rows),
+                           lambda sid, r: (Path(clips_dir), Path(depth_dir), r, by_depth.get(sid, []), cfg),
+                           lambda sid: (VERSION, cfg.to_dict(), clips_fp[sid], depth_fp.get(sid)))
+    return run_stage(out, dataset, "normalized_clips", units, _normalize_unit, workers=workers, log=log,
+                     progress=progress, prior_quarantine=list(upstream_quarantine))
 
-    def work(staging: Path, sid: str) -> list[dict]:
-        rows = by_seq[sid]
-        labels = [depth_label_file(depth_dir / r["clip_id"]) for r in rows]
-        consts = {}  # one range per sequence and depth kind (metric GT / relative pseudo-labels)
-        for kind, fn in ((METRIC_DEPTH, depth_constants), (RELATIVE_INVERSE_DEPTH, inverse_depth_constants)):
-            maps = [io.read_npy(lab[0]) for lab in labels if lab and lab[1] == kind]
-            if maps:
-                consts[kind] = {**fn(maps, cfg.depth_percentiles), "input": kind}
-        return [_write_canonical(clips_dir / r["clip_id"], lab, staging / r["clip_id"], r,
-                                 depth_rows.get(r["clip_id"], {}), consts.get(lab[1]) if lab else None)
-                for r, lab in zip(rows, labels)]
-    return run_stage(out, dataset, "normalized_clips", sorted(by_seq), work, log, progress,
-                     prior_quarantine=list(upstream_quarantine))
+
+def _normalize_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
+    """One sequence: depth normalized with one range per sequence and depth kind, the rest per row."""
+    clips_dir, depth_dir, rows, depth_rows, cfg = unit.args
+    by_clip = {r["clip_id"]: r for r in depth_rows}
+    labels = [depth_label_file(depth_dir / r["clip_id"]) for r in rows]
+    consts = {}  # one range per sequence and depth kind (metric GT / relative pseudo-labels)
+    for kind, fn in ((METRIC_DEPTH, depth_constants), (RELATIVE_INVERSE_DEPTH, inverse_depth_constants)):
+        maps = [io.read_npy(lab[0]) for lab in labels if lab and lab[1] == kind]
+        if maps:
+            consts[kind] = {**fn(maps, cfg.depth_percentiles), "input": kind}
+    return [_write_canonical(clips_dir / r["clip_id"], lab, staging / r["clip_id"], r,
+                             by_clip.get(r["clip_id"], {}), consts.get(lab[1]) if lab else None)
+            for r, lab in zip(rows, labels)]
 
 
 def _write_canonical(src: Path, label: tuple[Path, str] | None, dst: Path, row: dict, depth_row: dict,

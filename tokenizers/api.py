@@ -33,7 +33,30 @@ def _is_color(modality: str) -> bool:
     return M.get(modality).value == "color"
 
 
-class VideoClipTokenizer:
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; anything else as given."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _autocast(device: str):
+    """bf16 autocast on a GPU (encoders run their convolutions/attention in bf16 there), a no-op on CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
+
+
+class _OnDevice:
+    """``to(device)``: move the model (``auto`` resolved) and encode there (bf16 autocast on CUDA)."""
+    device = "cpu"
+
+    def to(self, device: str = "auto"):
+        self.device = resolve_device(device)
+        if hasattr(self.model, "to"):
+            self.model.to(self.device)
+        return self
+
+
+class VideoClipTokenizer(_OnDevice):
     """Video clips (color (60, S, S, 3) uint8 or a (60, S, S) map in [0, 1]) ↔ (t, h, w) tokens. ``model`` is
     a :class:`VideoTokenizer` or a JIT wrapper."""
 
@@ -59,7 +82,8 @@ class VideoClipTokenizer:
         out = []
         for i in range(0, len(videos), self.batch_size):
             x = V.pad_time(torch.from_numpy(np.ascontiguousarray(videos[i:i + self.batch_size])), self.cfg.input_frames)
-            out.append(self.model.encode(x)[0].cpu().numpy())
+            with _autocast(self.device):
+                out.append(self.model.encode(x.to(self.device))[0].cpu().numpy())
         return np.concatenate(out).astype(np.int64)
 
     @torch.no_grad()
@@ -67,7 +91,7 @@ class VideoClipTokenizer:
         """(N, t, h, w) → (N, 3, frames, S, S) in [-1,1] (the causal padding frame dropped)."""
         out = []
         for i in range(0, len(tokens), self.batch_size):
-            v = self.model.decode(torch.from_numpy(np.asarray(tokens[i:i + self.batch_size], np.int64)))
+            v = self.model.decode(torch.from_numpy(np.asarray(tokens[i:i + self.batch_size], np.int64)).to(self.device))
             out.append(v[:, :, :self.cfg.frames].float().clamp(-1, 1).cpu().numpy())
         return np.concatenate(out)
 
@@ -85,7 +109,7 @@ class VideoClipTokenizer:
         return self.tokenizer_id
 
 
-class TrajectoryClipTokenizer:
+class TrajectoryClipTokenizer(_OnDevice):
     """Clips of one trajectory modality (gaze (60, 2), camera (60, 4, 4), …) ↔ (30,) tokens."""
 
     def __init__(self, model: TrajectoryVQVAE, normalizer: F.Normalizer, tokenizer_id: str):
@@ -100,12 +124,14 @@ class TrajectoryClipTokenizer:
 
     @torch.no_grad()
     def tokenize(self, modality: str, arrays: list[np.ndarray]) -> np.ndarray:
-        x = torch.from_numpy(np.stack([self.features(a)[0] for a in arrays]))
-        return self.model.encode(x).cpu().numpy().astype(np.int64)
+        x = torch.from_numpy(np.stack([self.features(a)[0] for a in arrays])).to(self.device)
+        with _autocast(self.device):
+            return self.model.encode(x).cpu().numpy().astype(np.int64)
 
     @torch.no_grad()
     def detokenize(self, modality: str, tokens: np.ndarray) -> list[np.ndarray]:
-        x = self.normalizer.inverse(self.model.decode(torch.from_numpy(np.asarray(tokens, np.int64))).cpu().numpy())
+        x = self.normalizer.inverse(self.model.decode(torch.from_numpy(np.asarray(tokens, np.int64)).to(self.device))
+                                    .float().cpu().numpy())
         return [codecs.decode(self.cfg.modality, a) for a in x]
 
     def save(self, folder: str | os.PathLike, metrics: dict | None = None) -> str:

@@ -6,7 +6,7 @@ dtype uint16 (every vocabulary here is ≤ 65,536) else int32.
 
 Determinism: samples are written in key order, tar headers carry fixed metadata (mtime 0, uid/gid 0,
 empty user/group names, mode 0644, USTAR), and ``.npy`` bytes come from ``np.save`` — so the same tokens
-give byte-identical tars. A folder is built in a staging sibling and swapped in whole (``io.replace_dir``).
+give byte-identical tars. The pipeline writes a folder shard by shard (``tokenize.py``) and publishes the manifest last.
 """
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def write_shard(path: str | os.PathLike, samples: list[tuple[str, np.ndarray]]) 
 
 def write_token_folder(folder: str | os.PathLike, samples: dict[str, np.ndarray], vocab_size: int,
                        shard_size: int = 256, rows: dict[str, dict] | None = None, meta: dict | None = None) -> dict:
-    """Write every sample of one (tokenizer, modality, dataset) into ``folder`` and swap it in atomically.
+    """Write every sample of one (tokenizer, modality, dataset) into ``folder`` at once and swap it in
+    atomically (fixtures and tests; the pipeline writes shard by shard, ``tokenize.py``).
 
     samples: key → token array (any int dtype, values < vocab_size); rows: key → extra manifest columns
     (e.g. split, sequence_id); meta: stored in the manifest's schema metadata (tokenizer id, config …).
@@ -71,7 +72,7 @@ def write_token_folder(folder: str | os.PathLike, samples: dict[str, np.ndarray]
     keys = sorted(samples)
     stage = io.staging_dir(folder)
     try:
-        manifest, nbytes = [], 0
+        manifest = []
         for s in range(0, len(keys), shard_size):
             name = SHARD_PATTERN % (s // shard_size)
             chunk = []
@@ -82,17 +83,26 @@ def write_token_folder(folder: str | os.PathLike, samples: dict[str, np.ndarray]
                 chunk.append((k, arr.astype(dtype)))
                 manifest.append({"key": k, "shard": name, "tokens": int(arr.size),
                                  "shape": list(arr.shape), **(rows or {}).get(k, {})})
-            nbytes += write_shard(stage / name, chunk).stat().st_size
-        table = pa.Table.from_pylist(manifest, schema=_manifest_schema(manifest))
-        table = table.replace_schema_metadata({"egom2p": json.dumps({**(meta or {}), "vocab_size": vocab_size,
-                                                                     "dtype": dtype.name}, sort_keys=True)})
-        pq.write_table(table, stage / MANIFEST)
+            write_shard(stage / name, chunk)
+        nbytes = publish_manifest(stage, manifest, vocab_size, meta)
         io.replace_dir(stage, folder)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return {"samples": len(keys), "shards": -(-len(keys) // shard_size) if keys else 0,
             "tokens": int(sum(r["tokens"] for r in manifest)), "bytes": nbytes}
+
+
+def publish_manifest(folder: str | os.PathLike, rows: list[dict], vocab_size: int, meta: dict | None = None) -> int:
+    """Write ``manifest.parquet`` (rows sorted by key; ``meta`` + vocab size + dtype in the schema metadata)
+    atomically; returns the bytes of the shards it lists."""
+    folder = Path(folder)
+    rows = sorted(rows, key=lambda r: r["key"])
+    table = pa.Table.from_pylist(rows, schema=_manifest_schema(rows))
+    table = table.replace_schema_metadata({"egom2p": json.dumps({**(meta or {}), "vocab_size": vocab_size,
+                                                                 "dtype": token_dtype(vocab_size).name}, sort_keys=True)})
+    io.write_parquet(folder / MANIFEST, table)
+    return sum((folder / name).stat().st_size for name in sorted({r["shard"] for r in rows}))
 
 
 def _manifest_schema(rows: list[dict]) -> pa.Schema | None:

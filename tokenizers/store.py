@@ -74,3 +74,19 @@ def load_current_all(paths: DataPaths, preset=None, log=None) -> dict:
             continue
         out.update({m: tok for m in names})
     return out
+
+
+def current_refs(paths: DataPaths, log=None) -> dict:
+    """modality -> :class:`~egom2p.tokenizers.tokenize.TokenizerRef` of its role's current tokenizer (what
+    tokenization workers load themselves); a role without a tokenizer yet is skipped, with a message."""
+    from .tokenize import TokenizerRef
+    out = {}
+    for role, names in roles().items():
+        pointer = paths.current_tokenizer(role)
+        if not pointer.exists():
+            if log:
+                log(f"no {role} tokenizer yet ({pointer}); materialize the tokenizer assets first")
+            continue
+        p = json.loads(pointer.read_text())
+        out.update({m: TokenizerRef(str(p["path"]), role, p["tokenizer_id"]) for m in names})
+    return out
