@@ -10,13 +10,23 @@
 4. launches the ``train_tokenizers`` run (video + trajectory tokenizers: the configured weights, else a
    short training on the curated clips — ``--video-steps`` / ``--trajectory-steps`` / ``--train-budget-s``
    make it longer) and follows it;
-5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions;
+5. launches a **backfill** of ``tokenize_dataset`` (``token_shards``) over all dataset partitions — or, with
+   ``--automation``, launches nothing and waits until the ``line_automation`` sensor has re-tokenized every
+   partition with the new tokenizers (the line running by itself);
 6. launches the ``pretrain`` run (``pretrained_model``: the tiny EgoM2P trained through Dagster Pipes for
    ``--pretrain-tokens`` tokens) and follows it;
 7. launches the ``evaluate`` run (``task_models``: one task-specific model per task with the same token
    budget; ``evaluation``: every method on the held-out clips) and follows it;
-8. prints what was made: clips per modality, quarantined sequences, asset-check results, token shards,
-   the pretraining loss and the evaluation table (``data/eval/report.md``).
+8. prints what was made: clips per modality, quarantined sequences, asset-check results, units of work
+   per stage (run / skipped / quarantined / total, from each partition's latest materialization), token
+   shards, the pretraining loss and the evaluation table (``data/eval/report.md``).
+
+Automation: the code location's sensors (``raw_dataset_sensor``, ``line_automation``) default to RUNNING.
+By default the demo switches them off (``EGOM2P_AUTOMATION=0`` in the environment of its daemon and CLI
+calls): the demo drives every stage with explicit backfills and runs, so its progress is one followable
+sequence, and no sensor run races a backfill run over the same partition's folders. ``--automation``
+leaves them on and lets ``line_automation`` make the token shards (step 5); the raw folders registered in
+step 2 are only recorded by ``raw_dataset_sensor`` on its first look (no second curation).
 
 Everything lands in the Dagster instance at ``$DAGSTER_HOME``; ``make ui`` shows it.
 """
@@ -212,6 +222,54 @@ def pretrain_summary(paths) -> str:
             f"weights {paths.run('demo') / 'model.safetensors'}")
 
 
+STAGES = ("raw_inventory", "clips", "depth_labels", "normalized_clips", "token_shards")
+UNITS = ("run", "skipped", "quarantined", "total")
+
+
+def units_summary(instance, datasets: list[str]) -> str:
+    """Per stage, the ``units_<run|skipped|quarantined|total>`` metadata of each partition's latest
+    materialization, summed over ``datasets``; ``-`` where no partition reports the key."""
+    import dagster as dg
+    lines = ["| stage | units run | skipped | quarantined | total |", "|---|---|---|---|---|"]
+    for stage in STAGES:
+        sums: dict[str, int | None] = dict.fromkeys(UNITS)
+        for ds in datasets:
+            flt = dg.AssetRecordsFilter(asset_key=dg.AssetKey(stage), asset_partitions=[ds])
+            records = instance.fetch_materializations(flt, limit=1).records
+            meta = records[0].asset_materialization.metadata if records and records[0].asset_materialization else {}
+            for u in UNITS:
+                v = meta.get(f"units_{u}")
+                if isinstance(getattr(v, "value", v), (int, float)):
+                    sums[u] = (sums[u] or 0) + int(getattr(v, "value", v))
+        lines.append(f"| {stage} | " + " | ".join("-" if sums[u] is None else str(sums[u]) for u in UNITS) + " |")
+    return "\n".join(lines)
+
+
+def follow_automation(instance, datasets: list[str], after: float, timeout_s: float = 1800) -> list:
+    """Wait for ``line_automation``'s token_shards run of every partition created after ``after`` (a Unix
+    time: the end of the tokenizer run) to finish; its latest run per partition."""
+    from datetime import datetime, timezone
+
+    from dagster import DagsterRunStatus, RunsFilter
+    done = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    flt = RunsFilter(tags={"dagster/sensor_name": "line_automation"},
+                     created_after=datetime.fromtimestamp(after, tz=timezone.utc))
+    seen: dict[str, str] = {}
+    start = time.time()
+    while time.time() - start < timeout_s:
+        latest = {}
+        for r in instance.get_runs(filters=flt):           # newest first
+            latest.setdefault(r.tags.get("dagster/partition"), r)
+            if seen.get(r.run_id) != r.status.value:
+                seen[r.run_id] = r.status.value
+                print(f"  [{time.time() - start:6.1f} s] run {r.run_id[:8]} token_shards[{r.tags.get('dagster/partition')}]"
+                      f" (automation): {r.status.value}")
+        if all(ds in latest and latest[ds].status in done for ds in datasets):
+            return [latest[ds] for ds in datasets]
+        time.sleep(1.0)
+    raise TimeoutError(f"the automation did not tokenize {datasets} within {timeout_s} s")
+
+
 def summary(paths, datasets: list[str], instance) -> str:
     from egom2p import modalities as M
     from egom2p.catalog import SPLITS, read_index, read_quarantine
@@ -245,6 +303,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trajectory-steps", type=int, default=150, help="gaze/camera VQ-VAE training steps")
     ap.add_argument("--train-budget-s", type=float, default=60.0, help="wall-clock cap per tokenizer training, 0 = none")
     ap.add_argument("--no-tokenize", action="store_true", help="stop after curation")
+    ap.add_argument("--automation", action="store_true", help="keep the sensors on and let the line_automation "
+                    "sensor make the token shards after the tokenizers (default: sensors off, explicit backfill)")
     ap.add_argument("--no-eval", action="store_true", help="skip the task models and the evaluation")
     ap.add_argument("--reference", type=Path, default=None,
                     help="real dataset samples (default $EGOM2P_REFERENCE, else ../shared/reference): the ADT "
@@ -259,6 +319,10 @@ def main(argv=None) -> int:
 
     from egom2p.assets.resources import DataRoot
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
+    # read by the code location each daemon and CLI process loads (egom2p.pipelines.sensors)
+    os.environ["EGOM2P_AUTOMATION"] = "1" if args.automation else "0"
+    if args.automation:
+        os.environ.setdefault("EGOM2P_SENSOR_INTERVAL_S", "5")
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     data = DataRoot()
     paths = data.paths()
@@ -287,7 +351,11 @@ def main(argv=None) -> int:
                           "time_budget_s": args.train_budget_s}
             token_runs.append(follow_run(instance, launch_run("train_tokenizers",
                                                               {"resources": {"tokens": {"config": tokens_cfg}}})))
-            if token_runs[-1].status.value == "SUCCESS":
+            if token_runs[-1].status.value == "SUCCESS" and args.automation:
+                print(f"5/7 token_shards over {datasets}: launched by the line_automation sensor, nobody else")
+                ended = instance.get_run_record_by_id(token_runs[-1].run_id).end_time
+                token_runs += follow_automation(instance, datasets, ended)
+            elif token_runs[-1].status.value == "SUCCESS":
                 print(f"5/7 backfill tokenize_dataset over {datasets}")
                 token_runs += follow_backfill(instance, launch_backfill(datasets, "tokenize_dataset"), len(datasets))
             if args.pretrain_tokens > 0 and all(r.status.value == "SUCCESS" for r in token_runs):
@@ -304,9 +372,12 @@ def main(argv=None) -> int:
                         token_runs.append(follow_run(instance, launch_run("evaluate", EVAL_CONFIG)))
     print(f"\nbackfill {backfill}: " + ", ".join(f"{r.tags.get('dagster/partition')}={r.status.value}" for r in runs))
     print(summary(paths, datasets, instance))
+    print("\nunits of work per stage (latest materialization of each partition, summed):")
+    print(units_summary(instance, datasets))
     if token_runs:
         print("\ntokenizers + token shards: " + ", ".join(
-            f"{r.job_name}{'[' + r.tags['dagster/partition'] + ']' if 'dagster/partition' in r.tags else ''}={r.status.value}"
+            f"{'token_shards' if r.tags.get('dagster/sensor_name') else r.job_name}"
+            f"{'[' + r.tags['dagster/partition'] + ']' if 'dagster/partition' in r.tags else ''}={r.status.value}"
             for r in token_runs))
         print(token_summary(paths, datasets))
         print(pretrain_summary(paths))

@@ -6,6 +6,9 @@ parallelism is across runs (one per partition, ``max_concurrent_runs: 2`` in dag
 and a process per step would only re-import the code location and add nothing (the demo measured ~35 s of
 process start-up per curation run with four step processes). ``train_tokenizers``, whose two assets are
 independent, keeps the default multiprocess executor (``definitions.py``) and trains both at once.
+
+The ``line_automation`` sensor (``sensors.py``) launches ``token_shards`` runs outside these jobs: they run as
+Dagster's implicit asset job, with the Definitions' default executor (one step process per run).
 """
 import dagster as dg
 

@@ -91,13 +91,14 @@ def test_a_fifth_modality_runs_curation_shards_training_and_generation(tmp_path,
     LAYOUTS["egogen"](paths.raw(ds), sequences=3, seconds=2.2, seed=5, progress=False)
 
     # ---- curation: inventory, clips, depth labels, canonical clips, index, checks
-    inventory = build_inventory(paths.raw(ds), paths.inventory(ds), ds, CFG)
+    # workers=1: the imu row is registered in this process only (spawned workers import the built-in registry)
+    inventory = build_inventory(paths.raw(ds), paths.inventory(ds), ds, CFG, workers=1).rows
     assert all(r["has_imu"] and not r["problem"] for r in inventory)
-    curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, CFG, progress=False)
-    label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, progress=False)
+    curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, CFG, progress=False, workers=1)
+    label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, progress=False, workers=1)
     q = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
     result = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds), ds, CFG, q,
-                                 progress=False)
+                                 progress=False, workers=1)
     assert result.quarantine == [] and len(result.rows) == 3
     index = read_index(paths.clips(ds))
     assert all(r["has_imu"] and r["has_rgb"] and r["has_depth"] and r["has_camera"] and not r["has_gaze"]

@@ -35,7 +35,8 @@ def test_sensor_registers_new_folders_then_skips(world, tmp_path):
     result = raw_dataset_sensor(ctx)
     assert sorted(r.partition_key for r in result.run_requests) == ["egoexo4d", "egogen"]
     instance.add_dynamic_partitions(datasets_partitions.name, ["egogen", "egoexo4d"])
-    again = raw_dataset_sensor(dg.build_sensor_context(instance=instance, resources={"data": DataRoot(root=str(world))}))
+    again = raw_dataset_sensor(dg.build_sensor_context(instance=instance, resources={"data": DataRoot(root=str(world))},
+                                                       cursor=result.cursor))
     assert isinstance(again, dg.SkipReason)
 
 
