@@ -44,7 +44,7 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
     if not paths.raw(ds).is_dir():
         raise dg.Failure(f"no raw folder {paths.raw(ds)}")
     report = build_inventory(paths.raw(ds), paths.inventory(ds), ds, curation.config(ds), context.log.info,
-                             workers=curation.workers)
+                             executor=curation.executor_spec())
     rows = report.rows
     bad = [r for r in rows if r["problem"]]
     yield dg.MaterializeResult(metadata={
@@ -62,7 +62,7 @@ def raw_inventory(context: dg.AssetExecutionContext, data: DataRoot, curation: C
 def clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings) -> dg.MaterializeResult:
     paths, ds = data.paths(), context.partition_key
     result = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, curation.config(ds), context.log.info,
-                          workers=curation.workers)
+                          executor=curation.executor_spec())
     return dg.MaterializeResult(metadata={**_stage_metadata(result, paths.interim_clips(ds)),
                                           "curation_config": dg.MetadataValue.json(curation.config(ds).to_dict())})
 
@@ -77,7 +77,8 @@ def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: Cu
     except AnnotatorUnavailable as e:
         raise dg.Failure(f"depth annotator {curation.depth_annotator!r} cannot run: {e}") from None
     result = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, curation.annotator_name(),
-                         curation.annotator_settings(), log=context.log.info, workers=curation.workers)
+                         curation.annotator_settings(), log=context.log.info, executor=curation.executor_spec(),
+                         gpus_per_unit=curation.ray_gpus_per_depth_unit)
     sources: dict[str, int] = {}
     for r in result.rows:
         sources[r["depth_source"]] = sources.get(r["depth_source"], 0) + 1
@@ -95,7 +96,8 @@ def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation
     paths, ds = data.paths(), context.partition_key
     quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
     result = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds), ds,
-                                 curation.config(ds), quarantined, context.log.info, workers=curation.workers)
+                                 curation.config(ds), quarantined, context.log.info,
+                                 executor=curation.executor_spec())
     folders = [paths.clips(ds) / r["clip_id"] for r in sorted(result.rows, key=lambda r: r["clip_id"])]
     preview = partition_preview(folders)
     meta = _stage_metadata(result, paths.clips(ds))

@@ -53,7 +53,29 @@ class _UsesLine(dg.ConfigurableResource):
         return self.line.preset
 
 
-class CurationSettings(_UsesLine):
+class _RunsUnits(_UsesLine):
+    """Where a stage's units run (fields shared by the curation and tokens resources).
+
+    workers: local worker processes (0 = one per core, 1 = in the run's process, for debugging); never
+        changes what is written
+    executor: ``local`` (this machine's process pool) | ``ray`` (one Ray task per unit; results identical)
+    ray_address: ``""`` = start a Ray instance on this machine (loopback only) | ``auto`` | ``ray://host:10001``;
+        every Ray node must see the same data root path (shared filesystem)
+    ray_cpus_per_unit / ray_memory_gb_per_unit: what one unit declares to Ray's scheduler
+    """
+    workers: int = 0
+    executor: str = "local"
+    ray_address: str = ""
+    ray_cpus_per_unit: float = 1.0
+    ray_memory_gb_per_unit: float = 2.0
+
+    def executor_spec(self):
+        from egom2p.pool import Executor
+        return Executor(kind=self.executor, workers=self.workers, address=self.ray_address,
+                        num_cpus=self.ray_cpus_per_unit, memory_gb=self.ray_memory_gb_per_unit)
+
+
+class CurationSettings(_RunsUnits):
     """Curation settings; every field (and the line's preset) is saved into each clip's meta.json.
 
     preset (from ``line``): ``tiny`` | ``paper`` (sets the default clip side = 2 x tokenizer resolution)
@@ -69,11 +91,12 @@ class CurationSettings(_UsesLine):
     depth_processing_resolution / depth_dilations / depth_refine_steps: override the preset (0 / [] / -1 = preset)
     depth_coalign_iterations: Adam iterations of the co-alignment (paper: 2000)
     depth_cpu_threads: torch threads while annotating on CPU (0 = torch default)
-    workers: processes that run sequences in parallel (0 = one per core, 1 = in the run's process, for
-        debugging); never changes what is written. A loaded depth annotator runs in each worker
+    workers / executor / ray_*: where the per-sequence units run (see ``_RunsUnits``); a depth annotator is
+        loaded once in each worker
+    ray_gpus_per_depth_unit: GPU share a depth-annotation unit asks Ray for (e.g. 0.5; 0 = CPU only)
     """
     clip_resolution: int = 0
-    workers: int = 0
+    ray_gpus_per_depth_unit: float = 0.0
     allow_short: bool = False
     depth_annotator: str = "auto"
     depth_checkpoint: str = ""
@@ -101,7 +124,7 @@ class CurationSettings(_UsesLine):
                               allow_short=self.allow_short).for_dataset(dataset)
 
 
-class TokenizerSettings(_UsesLine):
+class TokenizerSettings(_RunsUnits):
     """How ``video_tokenizer``, ``trajectory_tokenizers`` and ``token_shards`` get their tokenizers.
 
     preset (from ``line``): ``tiny`` | ``paper`` (network sizes and token shapes)
@@ -117,9 +140,10 @@ class TokenizerSettings(_UsesLine):
         train clips; 0 = curated clips only (then with augmentation). Thousands are needed for tokenizers
         that generalize (benchmarks/RESULTS.md, "Trajectory tokenizers"); the demo keeps it small
     shard_size: samples per tar; tokenize_batch: clips per encoder call
-    workers: processes that tokenize shards in parallel (0 = one per core, 1 = in the run's process)
-    device: where the encoders run when tokenizing: auto (CUDA when available, bf16 autocast there) | cpu |
-        cuda | cuda:N
+    workers / executor / ray_*: where the per-shard units run (see ``_RunsUnits``)
+    device: where the encoders run when tokenizing, resolved in each worker: auto (CUDA when available, bf16
+        autocast there) | cpu | cuda | cuda:N
+    ray_gpus_per_video_unit: GPU share a video-tokenizer shard unit asks Ray for (e.g. 0.25; 0 = CPU only)
     """
     video_weights: str = ""
     gaze_weights: str = ""
@@ -134,8 +158,8 @@ class TokenizerSettings(_UsesLine):
     trajectory_sampled_clips: int = 256
     shard_size: int = 256
     tokenize_batch: int = 8
-    workers: int = 0
     device: str = "auto"
+    ray_gpus_per_video_unit: float = 0.0
 
     def train_config(self, kind: str) -> "TokenizerTrainConfig":
         from egom2p.tokenizers.training import TokenizerTrainConfig

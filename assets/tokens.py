@@ -81,18 +81,18 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
           description="WebDataset token shards of one dataset: tokens/<tokenizer_id>/<modality>/<dataset>/ + manifest.")
 def token_shards(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
     from egom2p.tokenizers import store
-    from egom2p.tokenizers.api import resolve_device
     from egom2p.tokenizers.tokenize import tokenize_dataset
     paths, ds, preset = data.paths(), context.partition_key, get_preset(tokens.preset)
     if not has_index(paths.clips(ds)):
         raise dg.Failure(f"no curated clips for {ds} ({paths.clips(ds)}); materialize normalized_clips first")
-    device = resolve_device(tokens.device)
     summary = tokenize_dataset(paths, ds, store.current_refs(paths, context.log.warning), preset, tokens.shard_size,
-                               tokens.tokenize_batch, context.log.info, workers=tokens.workers, device=device)
+                               tokens.tokenize_batch, context.log.info, device=tokens.device,
+                               executor=tokens.executor_spec(), gpus_per_unit=tokens.ray_gpus_per_video_unit)
     units = {k: sum(s[k] for s in summary.values()) for k in ("units_total", "units_run", "units_skipped",
                                                                "units_quarantined", "units_removed")}
     meta = {"dagster/row_count": max([s["samples"] for s in summary.values()], default=0), **units,
-            "device": device, "tokenizer_ids": dg.MetadataValue.json({m: s["tokenizer_id"] for m, s in summary.items()}),
+            "device": tokens.device, "executor": tokens.executor,
+            "tokenizer_ids": dg.MetadataValue.json({m: s["tokenizer_id"] for m, s in summary.items()}),
             "summary": dg.MetadataValue.json(summary)}
     for m, s in summary.items():
         meta[f"{m}_clips"] = s["samples"]

@@ -1,4 +1,4 @@
-"""Resumable units on this machine: worker speed-up, re-run cost after kill -9, incremental growth.
+"""Resumable units on this machine: worker speed-up, Ray overhead, re-run cost after kill -9, incremental growth.
 
     .venv/bin/python benchmarks/bench_units.py [--sequences 20] [--seconds 4.5] [--side 256]
 
@@ -7,6 +7,7 @@ World: ``--sequences`` + 1 Ego-Exo4D-layout takes (mp4 fisheye source, rgb + gaz
 
 1. ``clips`` stage, fresh, with 1 worker (in the run's process) and with 2 worker processes: seconds and
    the speed-up; the same for ``token_shards`` (tiny tokenizers, rgb + gaze + camera shards of 4 clips);
+   the ``clips`` stage as Ray tasks on a local Ray instance against the local pool of 2;
 2. ``clips`` killed with SIGKILL once half the units are committed, then re-run: seconds and units re-run
    against a fresh run;
 3. one more take dropped into the curated folder of ``--sequences``: the three curation stages and the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -36,6 +38,18 @@ if __name__ == "__main__":
     curate_clips(Path(sys.argv[1]), Path(sys.argv[2]), "egoexo4d", CurationConfig(clip_resolution=int(sys.argv[3])),
                  progress=False, workers=2)
 """
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    import hashlib
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".units" not in p.parts}
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped children (ffmpeg decoders/encoders, pool workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def curate(paths, cfg, workers: int = 0) -> dict:
@@ -100,17 +114,37 @@ def main(argv=None) -> None:
         last = takes[-1]
         lines = []
         # 1. speed-up, curation then tokenization
-        times = {}
+        times, busy = {}, {}
         for w in (1, 2):
             paths = DataPaths(tmp / f"w{w}")
             fresh_copy(src, paths.raw("egoexo4d"))
             list(imap_unordered(abs, range(4 * w), w))    # the pool's processes are started before the clock
+            cpu0 = cpu_seconds()
             t = time.time()
             from egom2p.curation.clips import curate_clips
             curate_clips(paths.raw("egoexo4d"), paths.interim_clips("egoexo4d"), "egoexo4d", cfg, progress=False, workers=w)
             times[w] = time.time() - t
-        lines.append(f"| clips stage, {args.sequences + 1} takes | {times[1]:.1f} s | {times[2]:.1f} s | "
-                     f"{times[1] / times[2]:.2f}× |")
+            shutdown()   # pool workers' CPU time is counted once they are reaped
+            busy[w] = (cpu_seconds() - cpu0) / times[w]
+        lines.append(f"| clips stage, {args.sequences + 1} takes | {times[1]:.1f} s ({busy[1]:.2f} cores busy) | "
+                     f"{times[2]:.1f} s ({busy[2]:.2f} cores busy) | {times[1] / times[2]:.2f}× |")
+        # the same clips stage as Ray tasks on a local Ray instance (2 CPUs), started and warmed before the clock
+        from egom2p import raypool
+        from egom2p.curation.clips import curate_clips
+        from egom2p.pool import Executor
+        ray_ex = Executor(kind="ray", num_cpus=1)
+        raypool.connect("")
+        list(imap_unordered(abs, range(8), executor=ray_ex))
+        paths = DataPaths(tmp / "ray")
+        fresh_copy(src, paths.raw("egoexo4d"))
+        t = time.time()
+        curate_clips(paths.raw("egoexo4d"), paths.interim_clips("egoexo4d"), "egoexo4d", cfg, progress=False,
+                     executor=ray_ex)
+        ray_s = time.time() - t
+        same = tree_digest(paths.interim_clips("egoexo4d")) == tree_digest(DataPaths(tmp / "w2").interim_clips("egoexo4d"))
+        ray_line = (f"`clips` stage as Ray tasks on a local Ray instance (2 CPUs, warm): **{ray_s:.1f} s against "
+                    f"{times[2]:.1f} s** for the local pool of 2 workers (overhead {100 * (ray_s / times[2] - 1):+.0f} %); "
+                    f"output byte-identical to the local executor's: {same}.")
         paths = DataPaths(tmp / "w1")
         curate(paths, cfg, 1)
         make_tokenizers(paths)
@@ -121,6 +155,7 @@ def main(argv=None) -> None:
                 tok[w] = tokenize(paths, w)
         lines.append(f"| token_shards, {tok[1][1]} shards (rgb, gaze, camera; warm pool) | {tok[1][0]:.1f} s | "
                      f"{tok[2][0]:.1f} s | {tok[1][0] / tok[2][0]:.2f}× |")
+        raypool.shutdown()
         # 2. kill -9 at 50 %
         paths = DataPaths(tmp / "kill")
         fresh_copy(src, paths.raw("egoexo4d"), skip={last})
@@ -161,6 +196,8 @@ Machine: {machine()}. World: Ego-Exo4D-layout takes of {args.seconds} s (mp4 fis
 |---|---|---|---|
 {chr(10).join(lines)}
 
+{ray_line}
+
 Re-run after `kill -9` of the `clips` stage (2 workers) once {n // 2} of {n} units had committed
 ({killed_after:.1f} s in): **{committed} units were committed, the re-run ran {r.run} and skipped {r.skipped}, in
 {rerun:.1f} s** against {fresh_s:.1f} s for a fresh run of the {n} takes.
@@ -173,7 +210,7 @@ One take added to the curated folder of {n}: clips / depth_labels / normalized_c
 """
         print(body)
         if not args.no_write:
-            write_section("Resumable units: worker speed-up, kill -9, incremental growth (issue 18)", body)
+            write_section("Resumable units: worker speed-up, Ray overhead, kill -9, incremental growth (issues 18, 15)", body)
     finally:
         shutdown()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -39,7 +39,7 @@ from typing import Callable, Iterable
 from tqdm import tqdm
 
 from . import io
-from .pool import imap_unordered, resolve_workers
+from .pool import Executor, imap_unordered, resolve_workers
 
 UNITS_DIR = ".units"
 STAGING_PREFIX = ".staging-"
@@ -185,15 +185,27 @@ def _quarantine_row(dataset: str, stage: str, rec: dict) -> dict:
     return {"dataset": dataset, "sequence_id": rec["label"], "stage": rec.get("stage", stage), "error": rec["error"]}
 
 
+def _crashed(job: _Job, error: BaseException) -> dict:
+    """A unit whose worker process died on every try (Ray): quarantined with the reason, retried next run."""
+    record = {"key": job.unit.key, "label": job.unit.label, "stage": job.stage, "rows": [], "outputs": [],
+              "error": f"worker process died on every try: {type(error).__name__}: {str(error).splitlines()[0][:300]}",
+              "retry": True, "trace": "", "fingerprint": job.unit.fingerprint, "inputs": {}, "seconds": 0.0}
+    commit(job.out, record, None)
+    return record
+
+
 def run_units(out: Path, stage: str, dataset: str, units: Iterable[Unit], work: Callable,
               current: Callable[[dict], bool] | None = None, workers: int = 0, bad_input: tuple = (),
-              protected: Iterable[str] = (), log: Log | None = None, progress: bool = True) -> StageReport:
+              protected: Iterable[str] = (), log: Log | None = None, progress: bool = True,
+              executor: Executor | None = None) -> StageReport:
     """Bring a stage folder up to date with ``units`` (see the module doc).
 
     work: module-level ``work(staging: Path, unit: Unit, ctx: UnitContext) -> list[dict]`` (rows); it writes
     the unit's entries into ``staging``. current: ``record -> bool`` for units whose fingerprint is None.
     bad_input: exception types meaning "this input is bad" (quarantined and not retried while unchanged).
     protected: entry names under ``out`` that belong to the stage itself (its tables), never swept.
+    executor: where units run (``egom2p.pool.Executor``: local process pool or Ray); default: ``workers``
+    local processes.
     """
     t0, out, units = time.time(), Path(out), list(units)
     keys = [u.key for u in units]
@@ -213,14 +225,15 @@ def run_units(out: Path, stage: str, dataset: str, units: Iterable[Unit], work: 
 
     todo = [u for u in units if not done(u)]
     report.skipped = len(units) - len(todo)
-    n_workers = resolve_workers(workers)
+    ex = executor or Executor(workers=workers)
+    where = (f"on Ray ({ex.address or 'local instance'})" if ex.kind == "ray"
+             else f"on {min(resolve_workers(ex.workers), max(1, len(todo)))} worker(s)")
     if log:
-        log(f"{stage}[{dataset}]: {len(units)} units, {report.skipped} already committed, {len(todo)} to run "
-            f"on {min(n_workers, max(1, len(todo)))} worker(s)")
+        log(f"{stage}[{dataset}]: {len(units)} units, {report.skipped} already committed, {len(todo)} to run {where}")
     bar = tqdm(total=len(todo), desc=f"{stage}[{dataset}]", unit="unit", disable=not progress or not todo, leave=False)
     jobs = [_Job(out, stage, dataset, work, u, tuple(bad_input)) for u in todo]
     failed, last_log = 0, time.time()
-    for rec in imap_unordered(_execute, jobs, n_workers):
+    for rec in imap_unordered(_execute, jobs, executor=ex, on_crash=_crashed):
         # the committed record as stored, so a resumed run publishes exactly what a fresh one does
         rec = records[rec["key"]] = json.loads((records_dir(out) / f"{rec['key']}.json").read_text())
         report.run += 1

@@ -129,11 +129,12 @@ def _clips_unit(staging: Path, unit, ctx) -> list[dict]:
 
 
 def curate_clips(raw: Path, out: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,
-                 progress: bool = True, workers: int = 0) -> StageResult:
+                 progress: bool = True, workers: int = 0, executor=None) -> StageResult:
     """The ``clips`` stage of one dataset partition: one unit per sequence, only new or changed sequences
     run (``workers`` processes, 0 = one per core), then the index is published."""
     raw = Path(raw)
     reader = resolve_reader(raw)
     units = [Unit(unit_key(s), s, None, (raw, s, cfg)) for s in reader.list_sequences(raw)]
     return run_stage(out, dataset, "clips", units, _clips_unit, workers=workers, log=log, progress=progress,
+                     executor=executor,
                      current=source_current(raw, VERSION, cfg.to_dict(), reader.name))

@@ -54,7 +54,7 @@ def _annotator(spec) -> DepthAnnotator | None:
 
 def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | DepthAnnotator | None = "none",
                 annotator_settings: AnnotatorSettings | None = None, log: Log | None = None,
-                progress: bool = True, workers: int = 0) -> StageResult:
+                progress: bool = True, workers: int = 0, executor=None, gpus_per_unit: float = 0.0) -> StageResult:
     """Depth for every clip of a partition, one unit per sequence (re-run when the sequence's clips, the
     annotator or its settings change), then the index is published.
 
@@ -73,7 +73,10 @@ def label_depth(clips_dir: Path, out: Path, dataset: str, annotator: str | Depth
     upstream = upstream_fingerprints(rows)
     units = sequence_units(group_by_sequence(rows), lambda sid, r: (Path(clips_dir), sid, r, spec),
                            lambda sid: (VERSION, identity, upstream[sid]))
-    return run_stage(out, dataset, "depth_labels", units, _depth_unit, workers=workers, log=log, progress=progress)
+    if executor is not None and spec is not None:   # an annotator: a GPU share per unit where asked
+        executor = executor.with_defaults(num_gpus=gpus_per_unit)
+    return run_stage(out, dataset, "depth_labels", units, _depth_unit, workers=workers, log=log, progress=progress,
+                     executor=executor)
 
 
 def _depth_unit(staging: Path, unit: Unit, ctx) -> list[dict]:

@@ -51,7 +51,7 @@ def _inventory_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
 
 
 def build_inventory(raw: Path, out_file: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,
-                    workers: int = 0, progress: bool = True) -> StageResult:
+                    workers: int = 0, progress: bool = True, executor=None) -> StageResult:
     """Inventory one raw dataset folder into ``out_file`` (one unit per sequence; a sequence whose source
     files are unchanged keeps its row, one that could not be opened is looked at again every run)."""
     raw, out_file = Path(raw), Path(out_file)
@@ -59,7 +59,7 @@ def build_inventory(raw: Path, out_file: Path, dataset: str, cfg: CurationConfig
     units = [Unit(unit_key(s), s, None, (raw, dataset, s, cfg)) for s in reader.list_sequences(raw)]
     report = run_stage(out_file.parent, dataset, "raw_inventory", units, _inventory_unit, workers=workers,
                        current=source_current(raw, VERSION, cfg.to_dict(), reader.name), log=log, progress=progress,
-                       publish_index=False, protected=(out_file.name,))
+                       publish_index=False, protected=(out_file.name,), executor=executor)
     write_rows(out_file, report.rows, inventory_schema())
     if log:
         bad = [r for r in report.rows if r["problem"]]

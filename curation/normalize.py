@@ -25,7 +25,7 @@ VERSION = "normalized_clips/2"
 
 def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: str, cfg: CurationConfig,
                         upstream_quarantine: list[dict] = (), log: Log | None = None,
-                        progress: bool = True, workers: int = 0) -> StageResult:
+                        progress: bool = True, workers: int = 0, executor=None) -> StageResult:
     """The canonical clips of one partition, one unit per sequence (re-run when its clips or depth labels
     or the config change), then the index and the merged quarantine are published."""
     rows = read_index(clips_dir)
@@ -36,7 +36,7 @@ def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: st
                            lambda sid, r: (Path(clips_dir), Path(depth_dir), r, by_depth.get(sid, []), cfg),
                            lambda sid: (VERSION, cfg.to_dict(), clips_fp[sid], depth_fp.get(sid)))
     return run_stage(out, dataset, "normalized_clips", units, _normalize_unit, workers=workers, log=log,
-                     progress=progress, prior_quarantine=list(upstream_quarantine))
+                     progress=progress, prior_quarantine=list(upstream_quarantine), executor=executor)
 
 
 def _normalize_unit(staging: Path, unit: Unit, ctx) -> list[dict]:

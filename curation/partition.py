@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from egom2p.catalog import INDEX, QUARANTINE, write_index, write_quarantine
+from egom2p.pool import Executor
 from egom2p.units import StageReport, Unit, fingerprint, run_units
 
 from .sequence import SequenceError
@@ -113,11 +114,12 @@ def upstream_fingerprints(rows: list[dict]) -> dict[str, str | None]:
 def run_stage(out: Path, dataset: str, stage: str, units: list[Unit], work: Callable, *, workers: int = 0,
               current: Callable[[dict], bool] | None = None, log: Log | None = None, progress: bool = True,
               prior_quarantine: Iterable[dict] = (), publish_index: bool = True,
-              protected: Iterable[str] = ()) -> StageReport:
+              protected: Iterable[str] = (), executor: Executor | None = None) -> StageReport:
     """Run a curation stage's units and publish the partition (index + quarantine, ``prior_quarantine``
     first). Each index row gets its sequence's ``unit_fingerprint``."""
     report = run_units(out, stage, dataset, units, work, current=current, workers=workers,
-                       bad_input=(SequenceError,), protected=(INDEX, QUARANTINE, *protected), log=log, progress=progress)
+                       bad_input=(SequenceError,), protected=(INDEX, QUARANTINE, *protected), log=log, progress=progress,
+                       executor=executor)
     for row in report.rows if publish_index else ():
         row["unit_fingerprint"] = report.fingerprints.get(row["sequence_id"])
     report.quarantine = list(prior_quarantine) + report.quarantine

@@ -107,7 +107,7 @@ def _previous_membership(folder: Path, shard_size: int) -> dict[str, list[str]]:
 
 def tokenize_modality(paths: DataPaths, dataset: str, modality: str, tokenizer, preset, shard_size: int = 256,
                       batch_size: int = 8, workers: int = 0, device: str = "cpu", log: Callable | None = None,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, executor=None, gpus_per_unit: float = 0.0) -> dict:
     """Bring ``tokens/<tokenizer_id>/<modality>/<dataset>/`` up to date with the dataset's curated clips."""
     spec = M.get(modality)
     folder = paths.tokens(tokenizer.tokenizer_id, modality, dataset)
@@ -118,7 +118,9 @@ def tokenize_modality(paths: DataPaths, dataset: str, modality: str, tokenizer, 
             shutil.rmtree(folder)
         return {}
     if not isinstance(tokenizer, TokenizerRef):
-        workers = 1   # a loaded model stays in this process
+        workers, executor = 1, None   # a loaded model stays in this process
+    if executor is not None:
+        executor = executor.with_defaults(num_gpus=gpus_per_unit)
     vocab = spec.vocab_size(preset)
     by_key = {c.clip_id: c for c in picked}
     records_dir(folder).mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,7 @@ def tokenize_modality(paths: DataPaths, dataset: str, modality: str, tokenizer, 
                           (name, members, modality, tokenizer, preset, batch_size, device, vocab)))
     t0 = time.time()
     report = run_units(folder, "token_shards", dataset, units, _sharding(shard_size), workers=workers,
-                       protected=(MANIFEST,), log=log, progress=progress)
+                       protected=(MANIFEST,), log=log, progress=progress, executor=executor)
     if report.quarantine:
         raise RuntimeError(f"{dataset}/{modality}: {len(report.quarantine)} shard(s) failed: "
                            f"{report.quarantine[0]['error']}")
@@ -159,15 +161,17 @@ class _sharding:
 
 def tokenize_dataset(paths: DataPaths, dataset: str, tokenizers: dict, preset, shard_size: int = 256,
                      batch_size: int = 8, log: Callable[[str], None] = print, workers: int = 0,
-                     device: str = "cpu", progress: bool = True) -> dict[str, dict]:
+                     device: str = "cpu", progress: bool = True, executor=None,
+                     gpus_per_unit: float = 0.0) -> dict[str, dict]:
     """Tokenize every clip of ``dataset`` for every modality in ``tokenizers`` (modality → a
     :class:`TokenizerRef`, loaded by each worker on ``device``, or a loaded clip tokenizer, used in this
     process). Clips lacking a modality are absent from its folder. Returns per modality: tokenizer id,
     folder, samples/shards/tokens/bytes, seconds, clips/s and the unit counts (run, skipped, …)."""
     summary: dict[str, dict] = {}
     for modality, tok in tokenizers.items():
+        video = M.get(modality).kind == "video"   # only the video encoder is worth a GPU share
         info = tokenize_modality(paths, dataset, modality, tok, preset, shard_size, batch_size, workers, device,
-                                 log, progress)
+                                 log, progress, executor, gpus_per_unit if video else 0.0)
         if not info:
             log(f"{dataset}/{modality}: no clip has it, nothing written")
             continue

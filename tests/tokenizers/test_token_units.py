@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egom2p.catalog import read_index, train_and_held_out
+from egom2p.catalog import read_index
 from egom2p.paths import DataPaths
 from egom2p.presets import TINY
 from egom2p.tokenizers import store
@@ -36,21 +36,17 @@ def test_plan_shards_keeps_membership_and_fills_the_last_shard():
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> tuple[Path, Path]:
-    """(data root with 4 of 5 EgoGen sequences curated + tiny tokenizers, folder holding all 5 raw sequences)."""
+    """(data root with 4 of 5 EgoGen sequences curated + random-weight tiny tokenizers, folder holding all 5
+    raw sequences)."""
     from egom2p.synth.layouts import LAYOUTS
-    from egom2p.tokenizers.build import build_trajectory_tokenizers, build_video_tokenizer
-    from egom2p.tokenizers.training import TokenizerTrainConfig
+    from egom2p.tokenizers.testing import save_random_tokenizers
     base = tmp_path_factory.mktemp("tokunits")
     LAYOUTS["egogen"](base / "all", sequences=N_SEQ, seconds=2.2, seed=2, progress=False)
     paths = DataPaths(base / "data")
     for p in sorted((base / "all").iterdir())[:N_SEQ - 1]:
         shutil.copytree(p, paths.raw("egogen") / p.name, copy_function=shutil.copy2)
     curate(paths, "egogen")
-    train, held = train_and_held_out(paths)
-    cfg = TokenizerTrainConfig(steps=2, batch_size=2, lr=1e-3, warmup=1, seed=0, time_budget_s=10, log_every=10)
-    build_video_tokenizer(paths, TINY, train, held, "", cfg, lambda s: None)
-    build_trajectory_tokenizers(paths, TINY, train, held, {"gaze": "", "camera": ""}, cfg, {"gaze": [], "camera": []},
-                                lambda s: None, lambda s: None)
+    save_random_tokenizers(paths, TINY)
     return paths.root, base / "all"
 
 
