@@ -36,3 +36,16 @@ def write_section(title: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text)
+
+
+MEASUREMENTS = Path(__file__).resolve().parent / "measurements"
+
+
+def write_measurements(name: str, data: dict) -> Path:
+    """Machine-readable numbers of one benchmark (``benchmarks/measurements/<name>.json``), read by
+    ``capacity_plan.py`` so the plan follows the code."""
+    import json
+    MEASUREMENTS.mkdir(exist_ok=True)
+    path = MEASUREMENTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **data}, indent=2, sort_keys=True) + "\n")
+    return path

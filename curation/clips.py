@@ -31,7 +31,7 @@ from .sequence import Sequence, SequenceError
 
 RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}
 # bump when the bytes this stage writes for the same input and config change
-VERSION = "clips/2"
+VERSION = "clips/3"
 
 
 def _keeps(keep: str, a: np.ndarray) -> bool:

@@ -2,6 +2,10 @@
 
 A frame source is a function ``read(indices) -> iterator of frames`` (indices sorted, repeats allowed);
 decoding is sequential so long videos never sit in memory.
+
+A video whose transform is a ``Rectifier`` with a prescale is resized inside ffmpeg (area averaging, in the
+decoder's threads), so only the remap runs here. ``EGOM2P_PRESCALE=cv2`` in the environment keeps the
+full-size decode and the cv2 INTER_AREA resize instead (the earlier path, for comparison).
 """
 from __future__ import annotations
 
@@ -14,28 +18,49 @@ import numpy as np
 
 from egom2p.video import VideoError, iter_frames, probe
 
+from .rectify import Rectifier
 from .sequence import SequenceError
+
+PRESCALE_ENV = "EGOM2P_PRESCALE"  # "cv2": resize full-size decoded frames with cv2 (default: inside ffmpeg)
+
+
+def decoder_prescale(transform: Callable[[np.ndarray], np.ndarray], pix_fmt: str, width: int, height: int
+                     ) -> tuple[tuple[int, int] | None, Callable[[np.ndarray], np.ndarray]]:
+    """(size for the decoder or None, per-frame function) for frames of a (width, height) video: a prescaling
+    ``Rectifier`` on RGB lets ffmpeg resize to ``prescaled_size`` and keeps only its remap."""
+    if (not isinstance(transform, Rectifier) or pix_fmt != "rgb24"
+            or os.environ.get(PRESCALE_ENV, "ffmpeg") == "cv2"):
+        return None, transform
+    size = transform.prescaled_size(width, height)
+    if size == (width, height):
+        return None, transform
+    return size, lambda frame: transform.remap(frame, (width, height))
 
 
 def video_source(path: str | os.PathLike, n_expected: int, transform: Callable[[np.ndarray], np.ndarray],
                  pix_fmt: str = "rgb24") -> Callable[[np.ndarray], Iterator[np.ndarray]]:
     """Frames of a video at the given indices (``pix_fmt`` rgb24 or gray16le); a video with fewer than the
-    needed frames is 'truncated'."""
+    needed frames is 'truncated'. A repeated index yields the same transformed array again."""
     path = Path(path)
 
     def read(indices: np.ndarray) -> Iterator[np.ndarray]:
         try:
             info = probe(path)
-            frames = iter_frames(path, info, pix_fmt)
-            current, frame = -1, None
+            size, per_frame = decoder_prescale(transform, pix_fmt, info.width, info.height)
+            frames = iter_frames(path, info, pix_fmt, size)
+            current, out = -1, None
             for j in indices:
+                if j == current and out is not None:
+                    yield out
+                    continue
                 while current < j:
                     frame = next(frames, None)
                     if frame is None:
                         raise SequenceError(f"video truncated: {path.name} decoded {current + 1} of "
                                             f"{n_expected} frames")
                     current += 1
-                yield transform(frame)
+                out = per_frame(frame)
+                yield out
             frames.close()
         except VideoError as e:
             raise SequenceError(f"video unreadable: {e}") from None

@@ -7,7 +7,7 @@ undistortion (Aria) and the 90° rotation of Aria's stored mp4s.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
@@ -16,36 +16,75 @@ import numpy as np
 from egom2p.cameras import Pinhole
 
 
+def even_size(x: float) -> int:
+    """The even pixel count nearest ``x`` (at least 2): ffmpeg's fast yuv420p -> RGB path wants even sizes."""
+    return max(2, 2 * round(x / 2.0))
+
+
 @dataclass(frozen=True)
 class Rectifier:
     """map_x, map_y: (S, S) float32 source pixel coordinates for each target pixel.
-    prescale: source images are first resized by this factor with INTER_AREA (anti-aliasing for
-    large downscales); the maps are already expressed in the resized image."""
+    prescale: source images are first resized by about this factor with area averaging (anti-aliasing for
+    large downscales), to ``prescaled_size``; map_x/map_y are expressed in an image resized by exactly
+    ``prescale`` and are re-expressed once per source size for the exact (even) resized size.
+
+    Colour frames are remapped with fixed-point maps (``cv2.convertMaps`` CV_16SC2, 1/32 px), about 1.7x
+    faster than float maps (1.1 vs 1.9 ms for 512² from 1182² RGB here); depth uses float maps, nearest.
+    """
     target: Pinhole
     map_x: np.ndarray
     map_y: np.ndarray
     prescale: float = 1.0
+    _maps: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def prescaled_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) in pixels that a (height, width) source image is resized to before the remap."""
+        if self.prescale == 1.0:
+            return width, height
+        return even_size(width * self.prescale), even_size(height * self.prescale)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 source -> (S, S, 3) uint8 rectified (bilinear; black outside the source)."""
-        return cv2.remap(self._pre(image, cv2.INTER_AREA), self.map_x, self.map_y, cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        h, w = image.shape[:2]
+        return self.remap(self._pre(image, cv2.INTER_AREA), (w, h))
+
+    def remap(self, image: np.ndarray, source_size: tuple[int, int]) -> np.ndarray:
+        """A source frame of ``source_size`` = (W, H) already resized to ``prescaled_size(W, H)`` (e.g. by
+        the decoder), (h', w', 3) uint8 -> (S, S, 3) uint8 rectified (bilinear; black outside)."""
+        if image.shape[1::-1] != self.prescaled_size(*source_size):
+            raise ValueError(f"image {image.shape[1::-1]} is not the prescaled size "
+                             f"{self.prescaled_size(*source_size)} of a {source_size} source")
+        _, _, m1, m2 = self._maps_for(source_size)
+        return cv2.remap(image, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     def depth(self, depth: np.ndarray) -> np.ndarray:
         """(H, W) float metric z-depth -> (S, S) float32, nearest neighbour (never blends across edges);
         0 / non-finite source values and pixels outside the source become NaN."""
         d = np.asarray(depth, dtype=np.float32).copy()
         d[~np.isfinite(d) | (d <= 0)] = np.nan
-        d = self._pre(d, cv2.INTER_NEAREST)
-        return cv2.remap(d, self.map_x, self.map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=float("nan"))
+        h, w = d.shape[:2]
+        mx, my, _, _ = self._maps_for((w, h))
+        return cv2.remap(self._pre(d, cv2.INTER_NEAREST), mx, my, cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
 
     def _pre(self, image: np.ndarray, interp: int) -> np.ndarray:
-        if self.prescale == 1.0:
-            return image
         h, w = image.shape[:2]
-        return cv2.resize(image, (max(1, round(w * self.prescale)), max(1, round(h * self.prescale))),
-                          interpolation=interp)
+        size = self.prescaled_size(w, h)
+        return image if size == (w, h) else cv2.resize(image, size, interpolation=interp)
+
+    def _maps_for(self, source_size: tuple[int, int]) -> tuple[np.ndarray, ...]:
+        """(float map_x, float map_y, fixed-point xy, fixed-point fraction) for one source size, cached;
+        the nominal ``prescale`` maps are moved to the exact resized size (pixel-centre rule)."""
+        maps = self._maps.get(source_size)
+        if maps is None:
+            mx, my = self.map_x, self.map_y
+            if self.prescale != 1.0:
+                (w, h), (pw, ph) = source_size, self.prescaled_size(*source_size)
+                mx = ((pw / (w * self.prescale)) * (mx + 0.5) - 0.5).astype(np.float32)
+                my = ((ph / (h * self.prescale)) * (my + 0.5) - 0.5).astype(np.float32)
+            maps = (mx, my, *cv2.convertMaps(mx, my, cv2.CV_16SC2))
+            self._maps[source_size] = maps
+        return maps
 
 
 def build_rectifier(target: Pinhole, project_src: Callable[[np.ndarray], np.ndarray],
