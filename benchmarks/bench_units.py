@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, write_section  # noqa: E402
+from results import machine, write_measurements, write_section  # noqa: E402
 
 KILL = """
 import sys
@@ -53,18 +53,26 @@ def cpu_seconds() -> float:
 
 
 def curate(paths, cfg, workers: int = 0) -> dict:
+    """The three curation stages of ``egoexo4d``; per stage its report, plus wall and CPU seconds (CPU is
+    exact with ``workers=1``: everything runs in this process and its reaped ffmpeg children)."""
     from egom2p.curation.clips import curate_clips
     from egom2p.curation.depth import label_depth
     from egom2p.curation.normalize import normalize_partition, upstream_quarantine
-    ds, out = "egoexo4d", {}
-    t = time.time()
-    out["clips"] = curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, cfg, progress=False, workers=workers)
-    out["depth_labels"] = label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, progress=False,
-                                      workers=workers)
+    ds, out, t0 = "egoexo4d", {"cpu": {}}, time.time()
+
+    def timed(name, fn):
+        c = cpu_seconds()
+        out[name] = fn()
+        out["cpu"][name] = cpu_seconds() - c
+
+    timed("clips", lambda: curate_clips(paths.raw(ds), paths.interim_clips(ds), ds, cfg, progress=False,
+                                        workers=workers))
+    timed("depth_labels", lambda: label_depth(paths.interim_clips(ds), paths.interim_depth(ds), ds, progress=False,
+                                              workers=workers))
     q = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
-    out["normalized_clips"] = normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds), paths.clips(ds),
-                                                  ds, cfg, q, progress=False, workers=workers)
-    out["seconds"] = time.time() - t
+    timed("normalized_clips", lambda: normalize_partition(paths.interim_clips(ds), paths.interim_depth(ds),
+                                                          paths.clips(ds), ds, cfg, q, progress=False, workers=workers))
+    out["seconds"] = time.time() - t0
     return out
 
 
@@ -176,8 +184,9 @@ def main(argv=None) -> None:
         rerun = time.time() - t
         fresh = DataPaths(tmp / "fresh")
         fresh_copy(src, fresh.raw("egoexo4d"), skip={last})
-        full = curate(fresh, cfg, 2)
+        full = curate(fresh, cfg, 1)      # in-process: exact CPU seconds per stage
         fresh_s = full["clips"].seconds
+        n_clips = len(full["normalized_clips"].rows)
         # 3. one more take into the curated folder of n (all stages + tokens)
         make_tokenizers(fresh)
         tokenize(fresh, 2)
@@ -189,7 +198,9 @@ def main(argv=None) -> None:
         grown = curate(fresh, cfg, 2)
         tok_s, tok_units = tokenize(fresh, 2)
         body = f"""Command: `.venv/bin/python benchmarks/bench_units.py --sequences {args.sequences} --seconds {args.seconds} --side {args.side}`
-Machine: {machine()}. World: Ego-Exo4D-layout takes of {args.seconds} s (mp4 fisheye source, rgb + gaze + camera),
+Machine: {machine()}. CPU seconds per clip at {args.side}² (one worker, in-process): clips
+{full['cpu']['clips'] / n_clips:.2f}, depth_labels {full['cpu']['depth_labels'] / n_clips:.3f}, normalized_clips
+{full['cpu']['normalized_clips'] / n_clips:.2f}. World: Ego-Exo4D-layout takes of {args.seconds} s (mp4 fisheye source, rgb + gaze + camera),
 {args.side}² clips, tiny tokenizers. Speed-ups compare fresh runs in this one process.
 
 | work | 1 worker (in-process) | 2 workers | speed-up |
@@ -209,7 +220,15 @@ One take added to the curated folder of {n}: clips / depth_labels / normalized_c
 {tok_units} shard unit(s) (only the shards holding the new clip) in {tok_s:.1f} s.
 """
         print(body)
+        measured = {"command": f"benchmarks/bench_units.py --sequences {n} --seconds {args.seconds} --side {args.side}",
+                    "side": args.side, "clips": n_clips,
+                    "stage_cpu_s_per_clip": {k: v / n_clips for k, v in full["cpu"].items()},
+                    "clips_speedup_2_workers": times[1] / times[2], "busy_cores": busy,
+                    "tokens_speedup_2_workers": tok[1][0] / tok[2][0], "ray_overhead": ray_s / times[2] - 1,
+                    "kill_rerun_s": rerun, "kill_fresh_s": fresh_s, "grow_one_s": grown["seconds"],
+                    "grow_fresh_s": full["seconds"]}
         if not args.no_write:
+            write_measurements("units", measured)
             write_section("Resumable units: worker speed-up, Ray overhead, kill -9, incremental growth (issues 18, 15)", body)
     finally:
         shutdown()
