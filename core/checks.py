@@ -49,7 +49,8 @@ def check_camera(camera: np.ndarray, side: int | None = None) -> list[str]:
 
 def check_depth(depth: np.ndarray, side: int | None = None) -> list[str]:
     """(60, S, S) normalized inverse depth: square frames of the rgb side (when given), finite values in
-    [0, 1] where not NaN."""
+    [0, 1] where not NaN. A stored clip's depth decodes from 16-bit codes (``egom2p.depthio``), so its range
+    holds by construction; the range test guards in-memory arrays."""
     if depth.ndim != 3 or depth.shape[0] != CLIP_FRAMES or depth.shape[1] != depth.shape[2]:
         return [f"depth shape {depth.shape} is not (60, S, S)"]
     if side is not None and depth.shape[1] != side:

@@ -1,8 +1,8 @@
 """The canonical clip: a mapping over the modality registry, its reader, writer and validation.
 
 A clip folder ``<clip_id>/`` holds one file per present modality (the registry row's ``clip_file``, e.g.
-``rgb.mp4`` H.264 60 frames, ``depth.npy`` float16 (60, S, S), ``gaze.npy`` float32 (60, 2),
-``camera.npy`` float32 (60, 4, 4)) and ``meta.json`` (dataset, sequence, clip index, start time,
+``rgb.mp4`` H.264 60 frames, ``depth.mkv`` 16-bit FFV1 read as float32 (60, S, S) (``depthio``),
+``gaze.npy`` float32 (60, 2), ``camera.npy`` float32 (60, 4, 4)) and ``meta.json`` (dataset, sequence, clip index, start time,
 intrinsics, depth source, normalization, …). An absent file means the modality is missing for that clip.
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import checks, io, normalize
+from . import checks, depthio, io, normalize
 from .presets import CLIP_FRAMES, Preset, get_preset
 
 KINDS = ("video", "trajectory")
@@ -56,6 +56,9 @@ class Modality:
                    aligned to the source frames, read by frame index: depth) or ``track`` (time-stamped
                    samples on the reader's clock, resampled onto the clip timeline)
     interim_file / interim_dtype: the ``clips`` stage's file (metric units) and its dtype (None = float64)
+    codec / interim_codec: an array file format with ``read(path)`` / ``write(path, array)`` for the
+                   canonical / interim file (e.g. depth: 16-bit FFV1, ``egom2p.depthio``); None = ``.npy``
+                   (cast to ``dtype`` / ``interim_dtype``); ``dtype`` is then the decoded array's dtype
     resample:      tracks: ``linear`` (NaN across gaps) or ``pose`` (slerp + lerp)
     pad:           padded frames of a short clip: ``nan`` or ``hold`` (the last value)
     keep:          when a clip keeps the modality: ``always``, ``any_finite`` (some frame valid) or
@@ -86,6 +89,8 @@ class Modality:
     check_name: str = ""
     check: Callable[..., list[str]] | None = None
     normalize: Callable[[np.ndarray, dict], np.ndarray] | None = _identity
+    codec: depthio.DepthCodec | None = None
+    interim_codec: depthio.DepthCodec | None = None
 
     # ----------------------------------------------------------------------------------- token side
     def tokens_per_clip(self, preset: Preset | str | None = None) -> int:
@@ -113,6 +118,8 @@ class Modality:
         if self.is_video_file:
             from .video import read_video
             return read_video(self.path(folder))
+        if self.codec is not None:
+            return self.codec.read(self.path(folder))
         return io.read_npy(self.path(folder))
 
     def write(self, folder: str | os.PathLike, array: np.ndarray) -> Path:
@@ -120,6 +127,8 @@ class Modality:
         if self.is_video_file:
             from .video import write_video
             return write_video(self.path(folder), array)
+        if self.codec is not None:
+            return self.codec.write(self.path(folder), array)
         return io.write_npy(self.path(folder), np.asarray(array, dtype=self.dtype))
 
     def problems(self, path: str | os.PathLike, side: int | None = None) -> list[str]:
@@ -132,7 +141,32 @@ class Modality:
             except VideoError as e:
                 return [str(e)]
             return [] if n == CLIP_FRAMES else [f"{n} frames"]
-        return self.check(io.read_npy(path), side) if self.check else []
+        if self.codec is not None:
+            try:
+                array = self.codec.read(path)
+            except depthio.DepthFileError as e:
+                return [str(e)]
+        else:
+            array = io.read_npy(path)
+        return self.check(array, side) if self.check else []
+
+    # --------------------------------------------------------------------------------- interim file
+    def interim_path(self, folder: str | os.PathLike) -> Path:
+        return Path(folder) / self.interim_file
+
+    def read_interim(self, folder: str | os.PathLike) -> np.ndarray:
+        """The ``clips`` stage's array of a clip folder (metric units; FileNotFoundError when missing)."""
+        if self.interim_codec is not None:
+            return self.interim_codec.read(self.interim_path(folder))
+        return io.read_npy(self.interim_path(folder))
+
+    def write_interim(self, folder: str | os.PathLike, array: np.ndarray) -> Path:
+        """Write the ``clips`` stage's array atomically (``interim_codec``, else ``.npy`` cast to
+        ``interim_dtype`` when set)."""
+        if self.interim_codec is not None:
+            return self.interim_codec.write(self.interim_path(folder), array)
+        a = np.asarray(array)
+        return io.write_npy(self.interim_path(folder), a.astype(self.interim_dtype) if self.interim_dtype else a)
 
 
 REGISTRY: dict[str, Modality] = {}
@@ -233,9 +267,12 @@ def trajectory_row(name: str, value: str, sample_shape: tuple[int, ...], **kw) -
 
 register(video_row("rgb", "color", "rgb.mp4", dtype="uint8", sample_shape=(3,), tokenizer="video",
                    source="video", interim_file="rgb.mp4", check_name="clip_frames", normalize=None))
-register(video_row("depth", "inverse_depth", "depth.npy", dtype="float16", sample_shape=(1,), tokenizer="video",
-                   source="frames", interim_file="depth_m.npy", interim_dtype="float16", keep="any_finite",
-                   check_name="depth_range", check=checks.check_depth, normalize=None))
+# depth: 16-bit codes in FFV1 (``depthio``): canonical normalized inverse depth within
+# depthio.NORMALIZED_MAX_ERROR, interim metric z-depth within depthio.METRIC_MAX_RELATIVE_ERROR; read as float32
+register(video_row("depth", "inverse_depth", "depth.mkv", dtype="float32", sample_shape=(1,), tokenizer="video",
+                   source="frames", interim_file="depth_m.mkv", interim_dtype="float32", keep="any_finite",
+                   check_name="depth_range", check=checks.check_depth, normalize=None, codec=depthio.NORMALIZED,
+                   interim_codec=depthio.METRIC))
 register(trajectory_row("gaze", "image_point", (2,), interim_file="gaze_px.npy", interim_dtype="float32",
                         resample="linear", valid_fraction=True, check_name="gaze_range", check=checks.check_gaze,
                         normalize=normalize.gaze_from_meta))

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 
 from .geometry import invert_pose
@@ -15,13 +17,13 @@ from .geometry import invert_pose
 MAX_DEPTH_SAMPLES = 200_000
 
 
-def depth_constants(depth_maps: list[np.ndarray], percentiles=(1.0, 99.0), seed: int = 0) -> dict:
+def depth_constants(depth_maps: Iterable[np.ndarray], percentiles=(1.0, 99.0), seed: int = 0) -> dict:
     """Per-sequence inverse-depth range {inv_lo, inv_hi} (1/m) from metric z-depth maps (NaN unknown)."""
     values = [d[np.isfinite(d) & (d > 0)].astype(np.float64) for d in depth_maps]
     return _inverse_range([1.0 / v for v in values], percentiles, seed)
 
 
-def inverse_depth_constants(inv_maps: list[np.ndarray], percentiles=(1.0, 99.0), seed: int = 0) -> dict:
+def inverse_depth_constants(inv_maps: Iterable[np.ndarray], percentiles=(1.0, 99.0), seed: int = 0) -> dict:
     """The same range from relative inverse depth maps (annotators: affine-invariant, NaN unknown)."""
     return _inverse_range([m[np.isfinite(m)].astype(np.float64) for m in inv_maps], percentiles, seed)
 

@@ -4,7 +4,8 @@ Per clip folder ``<interim>/clips/<dataset>/<clip_id>/`` one file per modality t
 the registry row's ``interim_file``, plus ``meta.json``; with the built-in rows::
 
     rgb.mp4           (60 frames, S x S, H.264 yuv420p CRF 17, 30 fps)
-    depth_m.npy       float16 (60, S, S) z-depth in metres, NaN unknown        [if the dataset has depth]
+    depth_m.mkv       (60, S, S) z-depth in metres, NaN unknown: 16-bit log codes in FFV1, relative error
+                      <= egom2p.depthio.METRIC_MAX_RELATIVE_ERROR (8.8e-5)   [if the dataset has depth]
     gaze_px.npy       float32 (60, 2) rectified pixels, NaN invalid              [if gaze]
     camera_world.npy  float64 (60, 4, 4) OpenCV camera-to-world, metres          [if camera]
 """
@@ -31,7 +32,7 @@ from .sequence import Sequence, SequenceError
 
 RESAMPLERS = {"linear": resample_linear, "pose": resample_poses}
 # bump when the bytes this stage writes for the same input and config change
-VERSION = "clips/3"
+VERSION = "clips/4"
 
 
 def _keeps(keep: str, a: np.ndarray) -> bool:
@@ -97,7 +98,7 @@ def curate_sequence(seq: Sequence, out: Path, cfg: CurationConfig) -> list[dict]
                 a = tracks[m.name][sl] if m.name in tracks else None
             have[m.name] = a is not None and _keeps(m.keep, a)
             if have[m.name]:
-                io.write_npy(folder / m.interim_file, a.astype(m.interim_dtype) if m.interim_dtype else a)
+                m.write_interim(folder, a)  # the row's codec (depth: FFV1 log codes), else .npy
             if m.valid_fraction:
                 stats[f"{m.name}_valid_frac"] = valid_fraction(a) if have[m.name] else 0.0
         meta = {"dataset": seq.dataset, "sequence_id": seq.sequence_id, "clip_id": cid, "clip_index": k,

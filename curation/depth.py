@@ -2,11 +2,13 @@
 
 Per clip folder ``<interim>/depth/<dataset>/<clip_id>/`` exactly one of
 
-- ``depth_m.npy``: float16 (60,S,S) metric z-depth in metres, NaN unknown — ground truth, a hard link to
-  the clips stage's file (``depth_source = "gt"``, ``depth_kind = "metric_depth"``);
-- ``inv_depth_rel.npy``: float16 (60,S,S) *relative inverse depth* in [0, 1] (affine-invariant, larger =
-  nearer, one affine frame per annotated run of clips), NaN on padded frames — from a depth annotator
-  (``depth_source`` = annotator name, ``depth_kind = "relative_inverse_depth"``);
+- ``depth_m.mkv``: (60,S,S) metric z-depth in metres, NaN unknown — ground truth, a hard link to the clips
+  stage's file (no copy; ``depth_source = "gt"``, ``depth_kind = "metric_depth"``), FFV1 16-bit log codes
+  (``egom2p.depthio.METRIC``, relative error <= ``METRIC_MAX_RELATIVE_ERROR``);
+- ``inv_depth_rel.mkv``: (60,S,S) *relative inverse depth* in [0, 1] (affine-invariant, larger = nearer, one
+  affine frame per annotated run of clips), NaN on padded frames — from a depth annotator (``depth_source`` =
+  annotator name, ``depth_kind = "relative_inverse_depth"``), FFV1 16-bit linear codes
+  (``egom2p.depthio.NORMALIZED``, absolute error <= ``NORMALIZED_MAX_ERROR``);
 - neither: depth missing (``depth_source = "none"``; the model handles missing modalities);
 
 and ``meta.json`` (clip_id, depth_source, depth_kind, annotator, settings). Annotators (``depth_annotators``)
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from egom2p import io
+from egom2p import depthio, io
 from egom2p import modalities as M
 from egom2p.catalog import read_index
 from egom2p.clip import META_FILE, link_or_copy
@@ -31,11 +33,13 @@ from .partition import Log, StageResult, Unit, group_by_sequence, run_stage, seq
 
 DEPTH = M.one(value="inverse_depth")     # the modality this stage labels
 VIDEO = M.one(source="video")            # the frames an annotator reads
-REL_FILE = "inv_depth_rel.npy"
+REL_FILE = "inv_depth_rel" + depthio.EXT
 DEPTH_FILES = {METRIC_DEPTH: DEPTH.interim_file, RELATIVE_INVERSE_DEPTH: REL_FILE}
+# how each kind of label file is stored: GT is the clips stage's file (the row's interim codec)
+LABEL_CODECS = {METRIC_DEPTH: DEPTH.interim_codec, RELATIVE_INVERSE_DEPTH: depthio.NORMALIZED}
 
 
-VERSION = "depth_labels/2"
+VERSION = "depth_labels/3"
 _BUILT: dict = {}   # per process: (name, settings) -> annotator, so a worker builds its model once
 
 
@@ -90,8 +94,8 @@ def _depth_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
     for row in rows:
         src, dst = clips_dir / row["clip_id"], staging / row["clip_id"]
         dst.mkdir(parents=True)
-        if (src / DEPTH.interim_file).exists():
-            link_or_copy(src / DEPTH.interim_file, dst / DEPTH.interim_file)
+        if DEPTH.interim_path(src).exists():
+            link_or_copy(DEPTH.interim_path(src), DEPTH.interim_path(dst))
             kinds[row["clip_id"]] = METRIC_DEPTH
     if annotator is not None:
         for run in _missing_runs(rows, kinds):
@@ -99,7 +103,7 @@ def _depth_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
             for r, lab in zip(run, labels, strict=True):
                 lab = np.array(lab, np.float32)
                 lab[int(r.get("valid_frames") or len(lab)):] = np.nan  # padded frames of short clips
-                io.write_npy(staging / r["clip_id"] / REL_FILE, lab.astype(np.float16))
+                LABEL_CODECS[RELATIVE_INVERSE_DEPTH].write(staging / r["clip_id"] / REL_FILE, lab)
                 kinds[r["clip_id"]] = RELATIVE_INVERSE_DEPTH
     out_rows = []
     for row in rows:
@@ -132,6 +136,12 @@ def depth_label_file(folder: Path) -> tuple[Path, str] | None:
         if (Path(folder) / name).exists():
             return Path(folder) / name, kind
     return None
+
+
+def read_depth_label(label: tuple[Path, str]) -> np.ndarray:
+    """The (60, S, S) float32 array of a ``depth_label_file`` result (metres or relative inverse depth)."""
+    path, kind = label
+    return LABEL_CODECS[kind].read(path)
 
 
 def depth_meta(folder: Path) -> dict:

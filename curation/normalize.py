@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egom2p import io
 from egom2p import modalities as M
 from egom2p.catalog import read_index, read_quarantine
 from egom2p.clip import file_checksum, read_meta, write_clip
@@ -16,11 +15,11 @@ from egom2p.normalize import (depth_constants, inverse_depth_constants, normaliz
                               valid_fraction)
 
 from .config import CurationConfig
-from .depth import DEPTH, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, VIDEO, depth_label_file, depth_meta
+from .depth import DEPTH, METRIC_DEPTH, RELATIVE_INVERSE_DEPTH, VIDEO, depth_label_file, depth_meta, read_depth_label
 from .partition import Log, StageResult, Unit, group_by_sequence, run_stage, sequence_units, upstream_fingerprints
 
 
-VERSION = "normalized_clips/2"
+VERSION = "normalized_clips/3"
 
 
 def normalize_partition(clips_dir: Path, depth_dir: Path, out: Path, dataset: str, cfg: CurationConfig,
@@ -46,9 +45,9 @@ def _normalize_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
     labels = [depth_label_file(depth_dir / r["clip_id"]) for r in rows]
     consts = {}  # one range per sequence and depth kind (metric GT / relative pseudo-labels)
     for kind, fn in ((METRIC_DEPTH, depth_constants), (RELATIVE_INVERSE_DEPTH, inverse_depth_constants)):
-        maps = [io.read_npy(lab[0]) for lab in labels if lab and lab[1] == kind]
-        if maps:
-            consts[kind] = {**fn(maps, cfg.depth_percentiles), "input": kind}
+        of_kind = [lab for lab in labels if lab and lab[1] == kind]
+        if of_kind:  # decoded one clip at a time: only the finite values are kept for the percentiles
+            consts[kind] = {**fn((read_depth_label(lab) for lab in of_kind), cfg.depth_percentiles), "input": kind}
     return [_write_canonical(clips_dir / r["clip_id"], lab, staging / r["clip_id"], r,
                              by_clip.get(r["clip_id"], {}), consts.get(lab[1]) if lab else None)
             for r, lab in zip(rows, labels)]
@@ -62,10 +61,10 @@ def _write_canonical(src: Path, label: tuple[Path, str] | None, dst: Path, row: 
     arrays = {}
     if label is not None:
         norm = normalize_depth if label[1] == METRIC_DEPTH else normalize_inverse_depth
-        arrays[DEPTH.name] = norm(io.read_npy(label[0]), const)
+        arrays[DEPTH.name] = norm(read_depth_label(label), const)
     for m in M.REGISTRY.values():
-        if m.normalize is not None and (src / m.interim_file).exists():
-            arrays[m.name] = m.normalize(io.read_npy(src / m.interim_file), meta)
+        if m.normalize is not None and m.interim_path(src).exists():
+            arrays[m.name] = m.normalize(m.read_interim(src), meta)
     have = {m.name: m.source == "video" or m.name in arrays for m in M.REGISTRY.values()}
     depth = DEPTH.name in arrays
     meta.update(modalities=have, depth_source=depth_row.get("depth_source", "none") if depth else "none",

@@ -41,4 +41,4 @@ def test_modality_names_stay_in_the_registries():
 
 
 def test_the_counter_counts():
-    assert count('x = "rgb"; y = f"{a}"; z = {"has_depth": 1, "depth.npy": 2}', modality_literals()) == 3
+    assert count('x = "rgb"; y = f"{a}"; z = {"has_depth": 1, "gaze.npy": 2}', modality_literals()) == 3

@@ -24,9 +24,18 @@ def roles() -> dict[str, tuple[str, ...]]:
 
 def save_current(paths: DataPaths, role: str, tok, metrics: dict | None = None, source: str = "") -> Path:
     """Save ``tok`` under its id (unless it was loaded from ``source``) and point ``current/<role>.json`` at it."""
-    folder = Path(source) if source else paths.tokenizer(tok.tokenizer_id)
-    if not source:
-        tok.save(folder, metrics=metrics)
+    if source:
+        folder = Path(source)
+    else:  # the id is a hash of config + weights, known once saved: save beside, then rename to the id
+        import shutil
+        import uuid
+        tmp = paths.tokenizers_root / f".saving-{uuid.uuid4().hex[:8]}"
+        tok.save(tmp, metrics=metrics)
+        folder = paths.tokenizer(tok.tokenizer_id)
+        if folder.exists():   # the same tokenizer saved before
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(folder)
     io.write_json(paths.current_tokenizer(role),
                   {"tokenizer_id": tok.tokenizer_id, "path": str(folder), "metrics": metrics or {}})
     return folder
@@ -41,12 +50,23 @@ def load_current(paths: DataPaths, role: str, preset=None):
 
 
 def load_configured(path: str, role: str, preset=None):
-    """Load a tokenizer folder; a Cosmos TorchScript folder without config.json takes the preset's video spec."""
+    """Load the tokenizer at ``path`` (what ``tokens.*_weights`` and the ``current`` pointers name).
+
+    - a folder with our ``config.json`` + ``weights.safetensors``: as saved (every role);
+    - video, a folder with ``encoder.jit`` + ``decoder.jit`` (Cosmos' official release, or our export): run
+      through TorchScript as Cosmos ships it; clip geometry from our export's config.json, else the preset's
+      (network fields from a Cosmos config.json when the folder has one);
+    - video, a Cosmos checkpoint *file* (``.safetensors`` / ``.pt`` state_dict with Cosmos' key names, or a
+      ``.jit``): converted on load into our modules (nothing is written; ``python -m
+      egom2p.tokenizers.video.cosmos`` writes the same tokenizer, same tokenizer_id, as a folder).
+    """
     folder = Path(path)
+    if role == "video" and folder.is_file():
+        from .video.cosmos import cosmos_clip_tokenizer
+        return cosmos_clip_tokenizer(folder, preset)
     if role == "video" and (folder / "encoder.jit").exists() and not (folder / "weights.safetensors").exists():
-        from .video.model import VideoTokenizerConfig
-        cfg = None if (folder / "config.json").exists() or preset is None else VideoTokenizerConfig.from_spec(preset.video)
-        return load_jit_tokenizer(folder, cfg)
+        from .video.cosmos import jit_folder_config
+        return load_jit_tokenizer(folder, jit_folder_config(folder, preset))
     return load_tokenizer(folder)
 
 

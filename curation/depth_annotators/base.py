@@ -10,7 +10,7 @@ Every returned array is **relative inverse depth** (``kind = "relative_inverse_d
 invariant inverse depth (``a · label + b ≈ 1 / z`` with one unknown a > 0, b for the whole list, i.e. the
 whole run), larger = nearer, in [0, 1] (the co-aligned video is min–max normalised over the run; refinement
 and resizing keep it inside), NaN where unknown. It is *not* metric: ``depth_labels`` stores it as
-``inv_depth_rel.npy`` (never ``depth_m.npy``) and ``normalized_clips`` applies the per-sequence percentile
+``inv_depth_rel.mkv`` (never ``depth_m.mkv``) and ``normalized_clips`` applies the per-sequence percentile
 normalization to it directly (no reciprocal).
 """
 from __future__ import annotations

@@ -26,7 +26,7 @@ def test_round_trip_and_valid(tmp_path):
     folder = write_clip(tmp_path / "c0", {"dataset": "x"}, rgb=rgb, depth=depth, gaze=gaze, camera=cam)
     assert validate_clip(folder) == []
     clip = read_clip(folder)
-    assert clip.rgb.shape == (60, 16, 16, 3) and clip.depth.dtype == np.float16
+    assert clip.rgb.shape == (60, 16, 16, 3) and clip.depth.dtype == np.float32
     assert np.abs(clip.rgb.astype(int) - rgb).mean() < 3           # CRF 17 is near-lossless
     np.testing.assert_allclose(clip.gaze, gaze)
     np.testing.assert_allclose(clip.depth, depth, atol=1e-3)
@@ -41,10 +41,13 @@ def test_validation_names_each_problem(tmp_path):
     cam[0, 0, 3] = 0.5
     cam[7, :3, :3] *= 2
     depth[2, 1, 1] = 1.5
-    folder = write_clip(tmp_path / "bad", {}, rgb=rgb[:59], depth=depth, gaze=gaze, camera=cam)
+    with pytest.raises(ValueError, match="depth outside"):   # the 16-bit depth codes hold [0, 1] only
+        write_clip(tmp_path / "bad", {}, depth=depth)
+    depth[2, 1, 1] = 0.5
+    folder = write_clip(tmp_path / "bad", {}, rgb=rgb[:59], depth=depth[:, :8], gaze=gaze, camera=cam)
     problems = "\n".join(validate_clip(folder))
     for text in ("59 frames", "gaze outside [0,1]", "first camera pose is not identity", "orthonormal",
-                 "depth outside [0,1]"):
+                 "depth shape"):
         assert text in problems
     missing = write_clip(tmp_path / "partial", {}, gaze=np.full((60, 2), 0.5))
     assert validate_clip(missing) == []

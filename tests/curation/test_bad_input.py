@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from egom2p import modalities as M
 from egom2p.curation.checks import check_partition
 from egom2p.curation.clips import curate_clips
 from egom2p.curation.config import CurationConfig
@@ -138,6 +139,6 @@ def test_short_sequence_quarantined_or_padded(raw_copy, tmp_path):
     assert quarantine == []
     short = [r for r in index if r["sequence_id"] == seq]
     assert len(short) == 1 and short[0]["valid_frames"] == 30
-    depth = np.load(out / short[0]["clip_id"] / "depth.npy")
+    depth = M.get("depth").read(out / short[0]["clip_id"])
     assert np.isnan(depth[30:]).all() and np.isfinite(depth[:30]).any()
     assert all(passed for passed, _ in check_partition(out).values())

@@ -163,8 +163,9 @@ class RampAnnotator:
 
 def test_label_depth_annotates_runs_without_gt_and_normalizes_them_directly(tmp_path):
     from egom2p import io
+    from egom2p import modalities as M
     from egom2p.curation.config import CurationConfig
-    from egom2p.curation.depth import REL_FILE, label_depth
+    from egom2p.curation.depth import REL_FILE, label_depth, read_depth_label
     from egom2p.curation.normalize import normalize_partition
     from egom2p.catalog import INDEX, read_index
     from egom2p.tables import write_rows
@@ -176,7 +177,7 @@ def test_label_depth_annotates_runs_without_gt_and_normalizes_them_directly(tmp_
         (clips_dir / cid / "rgb.mp4").write_bytes(b"")
         io.write_json(clips_dir / cid / "meta.json", {"side": 4})
         if k == 2:
-            io.write_npy(clips_dir / cid / "depth_m.npy", np.full((60, 4, 4), 2.0, np.float16))
+            M.get("depth").write_interim(clips_dir / cid, np.full((60, 4, 4), 2.0, np.float32))
         rows.append({"clip_id": cid, "sequence_id": "seq", "clip_index": k, "split": "train", "start_time": 2.0 * k,
                      "valid_frames": valid, "has_rgb": True, "has_depth": k == 2, "has_gaze": False,
                      "has_camera": False, "gaze_valid_frac": 0.0})
@@ -187,13 +188,13 @@ def test_label_depth_annotates_runs_without_gt_and_normalizes_them_directly(tmp_
     assert ann.calls == [["seq-0000", "seq-0001"], ["seq-0003", "seq-0004"]]   # runs around the GT clip
     by_id = {r["clip_id"]: r for r in read_index(tmp_path / "depth")}
     assert [by_id[f"seq-{k:04d}"]["depth_source"] for k in range(5)] == ["ramp", "ramp", "gt", "ramp", "ramp"]
-    lab = np.load(tmp_path / "depth" / "seq-0004" / REL_FILE)
+    lab = read_depth_label((tmp_path / "depth" / "seq-0004" / REL_FILE, "relative_inverse_depth"))
     assert np.isnan(lab[45:]).all() and np.allclose(lab[:45, 0, 0], (60 + np.arange(45)) / 1000, atol=1e-3)
     assert not (tmp_path / "depth" / "seq-0002" / REL_FILE).exists()
     # normalization: relative labels use their own per-sequence percentile range, no reciprocal
     cfg = CurationConfig(depth_percentiles=(0.0, 100.0))
     normalize_partition(clips_dir, tmp_path / "depth", tmp_path / "out", "ds", cfg, progress=False)
-    d1 = np.load(tmp_path / "out" / "seq-0001" / "depth.npy").astype(np.float64)
+    d1 = M.get("depth").read(tmp_path / "out" / "seq-0001").astype(np.float64)
     np.testing.assert_allclose(d1[:, 0, 0], (60 + np.arange(60)) / 119, atol=1e-3)  # range 0 … 0.119
     meta = json.loads((tmp_path / "out" / "seq-0001" / "meta.json").read_text())
     assert meta["depth_source"] == "ramp" and meta["depth_normalization"]["input"] == "relative_inverse_depth"

@@ -12,7 +12,8 @@ from egom2p.assets.curation import clips, depth_labels, normalized_clips, raw_in
 from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import CurationSettings, DataRoot
 from egom2p.clip import read_clip
-from egom2p.curation.depth import REL_FILE
+from egom2p import modalities as M
+from egom2p.curation.depth import REL_FILE, read_depth_label
 from egom2p.catalog import read_index
 
 
@@ -62,13 +63,13 @@ def test_marigold_rolling_labels_missing_depth_inside_dagster(world, tiny):
     # the pseudo-label: relative inverse depth stored as such, normalized directly (no reciprocal)
     row = read_index(world / "clips" / "egoexo4d")[0]
     interim = world / "interim" / "depth" / "egoexo4d" / row["clip_id"]
-    assert (interim / REL_FILE).exists() and not (interim / "depth_m.npy").exists()
+    assert (interim / REL_FILE).exists() and not M.get("depth").interim_path(interim).exists()
     label_meta = json.loads((interim / "meta.json").read_text())
     assert label_meta["depth_kind"] == "relative_inverse_depth" and label_meta["settings"]["preset"] == "fast"
     clip = read_clip(world / "clips" / "egoexo4d" / row["clip_id"])
     norm = clip.meta["depth_normalization"]
     assert norm["input"] == "relative_inverse_depth" and clip.meta["depth_annotator"]["annotator"] == "marigold-rolling"
-    rel = np.load(interim / REL_FILE).astype(np.float64)
+    rel = read_depth_label((interim / REL_FILE, "relative_inverse_depth")).astype(np.float64)
     expected = np.clip((rel - norm["inv_lo"]) / (norm["inv_hi"] - norm["inv_lo"]), 0, 1)
     np.testing.assert_allclose(clip.depth.astype(np.float64), expected, atol=2e-3)
     # ground truth keeps the metric path

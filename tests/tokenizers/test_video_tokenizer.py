@@ -19,20 +19,25 @@ from egom2p.tokenizers.video.train import VideoLoss, train_video_tokenizer
 SMALL = VideoTokenizerConfig(resolution=32, frames=8, channels=8, channels_mult=(1, 2), num_res_blocks=1)
 
 
-def test_haar_patcher_is_orthonormal_and_invertible():
+def test_haar_patcher_has_cosmos_scale_and_channel_order_and_inverts():
     torch.manual_seed(0)
     x = torch.randn(2, 3, 9, 16, 16)
     p = HaarPatcher(4)
     y = p(x)
     assert y.shape == (2, 192, 3, 4, 4)
     torch.testing.assert_close(p.inverse(y), x, atol=1e-5, rtol=0)
-    # orthonormal: energy = energy of the first-frame-repeated clip (frame 0 counted 4×)
-    expect = (x ** 2).sum() + 3 * (x[:, :, :1] ** 2).sum()
+    # Cosmos' scale: orthonormal Haar ÷ 2√2 per level, so energy ÷ 8² over two levels (frame 0 counted 4×)
+    expect = ((x ** 2).sum() + 3 * (x[:, :, :1] ** 2).sum()) / 64
     torch.testing.assert_close((y ** 2).sum(), expect, rtol=1e-4, atol=0)
-    # a constant clip lands entirely in the lowest band
-    c = torch.ones(1, 1, 5, 8, 8)
-    yc = HaarPatcher(4)(c)
-    assert torch.allclose(yc[:, 1:], torch.zeros(()), atol=1e-5) and yc[:, 0].abs().min() > 0
+    # the lowest band is the block mean: a constant clip lands there with its own value
+    yc = HaarPatcher(4)(torch.full((1, 1, 5, 8, 8), 0.5))
+    assert torch.allclose(yc[:, 1:], torch.zeros(()), atol=1e-6) and torch.allclose(yc[:, 0], torch.tensor(0.5))
+    # band-major channels, band = 4·t + 2·h + w within a level, the second level's band most significant
+    w, h = torch.arange(8), torch.arange(8)[:, None]
+    for pattern, channel in (((-1.0) ** w, 1), ((-1.0) ** h * torch.ones(8, 8), 2), ((-1.0) ** (w // 2), 8)):
+        yp = HaarPatcher(4)(pattern.expand(1, 1, 5, 8, 8))
+        assert torch.allclose(yp[0, channel], torch.tensor(1.0)), channel
+        assert torch.allclose(yp[0, [c for c in range(64) if c != channel]], torch.zeros(()), atol=1e-6)
 
 
 def test_paper_config_reproduces_dv4x8x8_shapes_and_size():
@@ -48,6 +53,10 @@ def test_paper_config_reproduces_dv4x8x8_shapes_and_size():
     n_dec = sum(p.numel() for p in dec.parameters()) / 1e6
     # same as diffusers' port of Cosmos 4x8x8 at default widths (42.7 M / 62.0 M)
     assert round(n_enc, 1) == 42.7 and round(n_dec, 1) == 62.0
+    # Cosmos' placement: the encoder halves H, W after level 0; the decoder doubles them right after its deepest
+    # level (up[2]), so its second 512-wide level (up[1]) runs at 64², not 32²
+    assert [lvl.downsample is not None for lvl in enc.down] == [True, False, False]
+    assert [lvl.upsample is not None for lvl in dec.up] == [False, False, True]
 
 
 def test_tiny_shapes_indices_and_fsq_grid():
@@ -68,6 +77,9 @@ def test_tiny_shapes_indices_and_fsq_grid():
         torch.testing.assert_close(model.fsq.indices_to_codes(idx), codes)
         y = model.decode(idx)
     assert y.shape == (1, 3, 17, 64, 64)
+    # unit-scale init: the convs beside the Haar patcher absorb its ×8 gain, so a fresh network reconstructs at
+    # the scale of its input (std ≈ 0.2 here; ≈ 1.8 with PyTorch's default init, a 4–8× larger first loss)
+    assert y.std() < 0.5
 
 
 def test_encoder_is_causal():
@@ -196,3 +208,17 @@ def test_cosine_can_follow_the_time_budget():
     assert by_time.lr_at(5, 99.0) == by_steps.lr_at(5) == 0.6  # warm-up counts steps either way
     assert by_steps.lr_at(20, 100.0) > 0.99 and abs(by_time.lr_at(20, 100.0) - 0.05) < 1e-9
     assert abs(by_time.lr_at(20, 50.0) - 0.525) < 1e-2 and by_time.lr_at(999, 1.0) == by_steps.lr_at(999)
+
+
+def test_video_bank_from_curated_clips(curated_world):
+    """Every rgb/depth stream of the curated clips, all 60 frames at the tokenizer side, on the ``fps`` grid."""
+    from egom2p.catalog import read_index
+    from egom2p.clip import read_clip
+    folders = [curated_world / "clips" / "egogen" / r["clip_id"] for r in read_index(curated_world / "clips" / "egogen")]
+    cfg = VideoTokenizerConfig.from_spec(TINY.video)
+    bank = VideoBank.from_clips(folders, cfg.frames, cfg.fps, cfg.resolution)
+    assert bank.videos.shape == (2 * len(folders), 3, 60, cfg.resolution, cfg.resolution)
+    assert bank.videos.dtype == torch.float16 and bank.is_depth.tolist() == [False, True] * len(folders)
+    np.testing.assert_array_equal(bank.base, V.frame_indices(cfg.frames, cfg.fps))
+    clip = read_clip(folders[0], modalities=("rgb",))
+    np.testing.assert_allclose(bank.videos[0].float().numpy(), V.rgb_frames(clip.rgb, cfg.resolution), atol=1e-2)

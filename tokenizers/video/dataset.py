@@ -68,8 +68,8 @@ class VideoBank:
         for folder in folders:
             clip = read_clip(folder, modalities=modalities or video_modalities())
             for m in clip:
-                frames = V.depth_frames(clip[m], side)[0] if is_map(m) else V.rgb_frames(clip[m], side)
-                videos.append(torch.from_numpy(frames).half())
+                stream = V.depth_frames(clip[m], side)[0] if is_map(m) else V.rgb_frames(clip[m], side)
+                videos.append(torch.from_numpy(stream).half())
                 depth.append(is_map(m))
         if not videos:
             raise ValueError(f"no rgb/depth streams in {len(folders)} clip folders")

@@ -4,7 +4,8 @@ The official Cosmos checkpoints (e.g. ``Cosmos-0.1-Tokenizer-DV4x8x8``) are plai
 Cosmos itself loads with nothing but ``torch.jit.load``: ``encoder.jit``
 maps video (B,3,T,H,W) in [-1,1] to ``(indices, codes, loss)`` and ``decoder.jit`` maps indices
 (B,t,h,w) to video. :func:`export_jit` writes our model in the same contract, so one loader
-(:class:`JitVideoTokenizer`) serves both, and the test of our export proves the loading path.
+(:class:`JitVideoTokenizer`) serves both; tests run it on our export and on files exported by Cosmos' own code.
+To fine-tune official weights instead, ``cosmos.py`` converts the files' parameters into our modules.
 """
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ and ``codes`` (B, len(levels), t, h, w) on the FSQ grid in [-1, 1].
 At the ``paper`` preset (256², 17 frames, DV4x8x8, FSQ [8,8,8,5,5,5]) this is (B,3,17,256,256) →
 (B,5,32,32) in [0, 64000). The FSQ is vector-quantize-pytorch's ``FSQ`` (identical grid and mixed-radix
 index order as Cosmos' FSQuantizer).
+
+The network is Cosmos' ``CausalDiscreteVideoTokenizer`` with FACTORIZED encoder and decoder, layer for layer
+and key for key (Haar scale and channel order, where the decoder upsamples, which resampling convs exist);
+``cosmos.py`` converts a Cosmos state_dict into it. Only the attention's q/k/v convs are fused into one.
 """
 from __future__ import annotations
 
@@ -16,17 +20,23 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from vector_quantize_pytorch import FSQ
 
 from egom2p.presets import VideoTokenizerSpec
 
-from .layers import CausalNorm, HaarPatcher, HybridDownsample, HybridUpsample, MidBlock, ResBlock, factorized_conv
+from .layers import CausalNorm, HaarPatcher, HybridDownsample, HybridUpsample, Level, MidBlock, factorized_conv, \
+    pointwise_conv
 
 
 @dataclass(frozen=True)
 class VideoTokenizerConfig:
-    """Everything that defines the network; saved as JSON beside every set of weights."""
+    """Everything that defines the network; saved as JSON beside every set of weights.
+
+    ``attn_levels``: levels with an attention pair after each res block besides the mid block's (Cosmos'
+    ``attn_resolutions``; none in every Cosmos DV, whose nominal resolutions never hit 32).
+    """
     resolution: int = 64
     frames: int = 16
     fps: float = 8.0
@@ -39,6 +49,18 @@ class VideoTokenizerConfig:
     z_channels: int = 16
     patch_size: int = 4
     in_channels: int = 3
+    attn_levels: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        n = len(self.channels_mult)
+        if self.spatial_downs < 0 or self.temporal_downs < 0:
+            raise ValueError(f"compression {self.temporal_compression}x{self.spatial_compression} is below the "
+                             f"patch size {self.patch_size}")
+        for name, resample in (("encoder", self.encoder_resampling), ("decoder", self.decoder_resampling)):
+            flags = [resample(level) for level in range(n)]
+            if (sum(s for s, _ in flags), sum(t for _, t in flags)) != (self.spatial_downs, self.temporal_downs):
+                raise ValueError(f"the Cosmos DV layout cannot place {self.spatial_downs} spatial and "
+                                 f"{self.temporal_downs} temporal resamplings in the {name}'s {n} levels")
 
     @classmethod
     def from_spec(cls, spec: VideoTokenizerSpec) -> "VideoTokenizerConfig":
@@ -54,12 +76,39 @@ class VideoTokenizerConfig:
         return dataclasses.asdict(self)
 
     @property
+    def widths(self) -> tuple[int, ...]:
+        """Channels of each level (encoder order)."""
+        return tuple(self.channels * m for m in self.channels_mult)
+
+    @property
     def spatial_downs(self) -> int:
-        return int(math.log2(self.spatial_compression // self.patch_size))
+        """Learned 2× spatial resamplings: log2(spatial compression) − log2(patch size)."""
+        return int(math.log2(self.spatial_compression)) - int(math.log2(self.patch_size))
 
     @property
     def temporal_downs(self) -> int:
-        return int(math.log2(self.temporal_compression // self.patch_size)) if self.temporal_compression > self.patch_size else 0
+        """Learned 2× temporal resamplings: log2(temporal compression) − log2(patch size)."""
+        return int(math.log2(self.temporal_compression)) - int(math.log2(self.patch_size))
+
+    def encoder_resampling(self, level: int) -> tuple[bool, bool]:
+        """(spatial, temporal) downsampling at the end of encoder ``level``: the first levels, never the last."""
+        if level == len(self.channels_mult) - 1:
+            return False, False
+        return level < self.spatial_downs, level < self.temporal_downs
+
+    def decoder_resampling(self, level: int) -> tuple[bool, bool]:
+        """(spatial, temporal) upsampling at the end of decoder ``level`` (levels run from the last to 0).
+
+        Cosmos' rule, counted from the decoder's first level (``r`` = n−1−level, level 0 never upsamples):
+        temporal when 0 < r ≤ temporal_downs; spatial when temporal, or when r < spatial_downs and there are
+        more spatial than temporal resamplings. For DV4x8x8 (1 spatial, 0 temporal) that is right after the
+        first (deepest) level, so the second deepest level runs at twice the latent's resolution.
+        """
+        r = len(self.channels_mult) - 1 - level
+        if level == 0:
+            return False, False
+        temporal = 0 < r < self.temporal_downs + 1
+        return temporal or (r < self.spatial_downs and self.spatial_downs > self.temporal_downs), temporal
 
     @property
     def input_frames(self) -> int:
@@ -77,52 +126,77 @@ class VideoTokenizerConfig:
         return math.prod(self.fsq_levels)
 
 
+def _level_widths(cin: int, cout: int, blocks: int) -> list[tuple[int, int]]:
+    return [(cin, cout)] + [(cout, cout)] * (blocks - 1)
+
+
 class Encoder(nn.Module):
-    """Haar patcher → conv_in → levels of res blocks (+ hybrid downsampling) → mid → norm/SiLU/conv_out."""
+    """Haar ``patcher3d`` → ``conv_in`` → ``down`` levels (res blocks + hybrid downsampling) → ``mid`` →
+    ``norm_out``/SiLU/``conv_out``: (B,3,T,H,W) → (B, z_channels, t, h, w)."""
 
     def __init__(self, cfg: VideoTokenizerConfig):
         super().__init__()
         p = cfg.patch_size
-        self.patcher = HaarPatcher(p)
-        widths = [cfg.channels * m for m in cfg.channels_mult]
-        layers: list[nn.Module] = [factorized_conv(cfg.in_channels * p ** 3, cfg.channels)]
+        self.patcher3d = HaarPatcher(p)
+        self.conv_in = factorized_conv(cfg.in_channels * p ** 3, cfg.channels)
+        # Unit-scale init: Cosmos' patcher hands the first conv values ``gain`` (8) times smaller than an orthonormal
+        # one, so its default-initialized weights are scaled up to match; loaded weights replace this.
+        with torch.no_grad():
+            self.conv_in[0].conv3d.weight.mul_(self.patcher3d.gain)
+        self.down = nn.ModuleList()
         cin = cfg.channels
-        for level, cout in enumerate(widths):
-            for _ in range(cfg.num_res_blocks):
-                layers.append(ResBlock(cin, cout))
-                cin = cout
-            if level < cfg.spatial_downs:
-                layers.append(HybridDownsample(cout, temporal=level < cfg.temporal_downs))
-        layers += [MidBlock(cin), CausalNorm(cin), nn.SiLU(), factorized_conv(cin, cfg.z_channels)]
-        self.trunk = nn.Sequential(*layers)
+        for level, cout in enumerate(cfg.widths):
+            spatial, temporal = cfg.encoder_resampling(level)
+            resample = HybridDownsample(cout, spatial, temporal) if spatial or temporal else None
+            self.down.append(Level(_level_widths(cin, cout, cfg.num_res_blocks), level in cfg.attn_levels,
+                                   downsample=resample))
+            cin = cout
+        self.mid = MidBlock(cin)
+        self.norm_out = CausalNorm(cin)
+        self.conv_out = factorized_conv(cin, cfg.z_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(self.patcher(x))
+        h = self.conv_in(self.patcher3d(x))
+        for level in self.down:
+            h = level(h)
+        return self.conv_out(F.silu(self.norm_out(self.mid(h))))
 
 
 class Decoder(nn.Module):
-    """Mirror of the encoder: conv_in → mid → levels of res blocks (+ hybrid upsampling) → inverse Haar."""
+    """``conv_in`` → ``mid`` → ``up`` levels from the deepest to level 0 (res blocks + hybrid upsampling) →
+    ``norm_out``/SiLU/``conv_out`` → inverse Haar: (B, z_channels, t, h, w) → (B,3,T,H,W).
+    ``up[i]`` is level ``i`` (Cosmos' indexing), so it runs in reverse order."""
 
     def __init__(self, cfg: VideoTokenizerConfig):
         super().__init__()
         p = cfg.patch_size
-        widths = [cfg.channels * m for m in cfg.channels_mult][::-1]
-        cin = widths[0]
-        layers: list[nn.Module] = [factorized_conv(cfg.z_channels, cin), MidBlock(cin)]
-        n = len(widths)
-        for i, cout in enumerate(widths):
-            level = n - 1 - i
-            for _ in range(cfg.num_res_blocks + 1):
-                layers.append(ResBlock(cin, cout))
-                cin = cout
-            if 0 < level <= cfg.spatial_downs:
-                layers.append(HybridUpsample(cout, temporal=level <= cfg.temporal_downs))
-        layers += [CausalNorm(cin), nn.SiLU(), factorized_conv(cin, cfg.in_channels * p ** 3)]
-        self.trunk = nn.Sequential(*layers)
-        self.unpatcher = HaarPatcher(p)
+        widths = cfg.widths
+        cin = widths[-1]
+        self.conv_in = factorized_conv(cfg.z_channels, cin)
+        self.mid = MidBlock(cin)
+        levels: dict[int, Level] = {}
+        for level in reversed(range(len(widths))):
+            cout = widths[level]
+            spatial, temporal = cfg.decoder_resampling(level)
+            resample = HybridUpsample(cout, spatial, temporal) if spatial or temporal else None
+            levels[level] = Level(_level_widths(cin, cout, cfg.num_res_blocks + 1), level in cfg.attn_levels,
+                                  upsample=resample)
+            cin = cout
+        self.up = nn.ModuleList(levels[i] for i in range(len(widths)))
+        self.norm_out = CausalNorm(cin)
+        self.conv_out = factorized_conv(cin, cfg.in_channels * p ** 3)
+        self.unpatcher3d = HaarPatcher(p)
+        # Unit-scale init (as in the Encoder): the inverse patcher multiplies by ``gain``, so the last conv starts
+        # that much smaller; otherwise a fresh network's first reconstructions are ~8× too large.
+        with torch.no_grad():
+            for t in self.conv_out[1].conv3d.parameters():
+                t.div_(self.unpatcher3d.gain)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.unpatcher.inverse(self.trunk(z))
+        h = self.mid(self.conv_in(z))
+        for i in range(len(self.up) - 1, -1, -1):
+            h = self.up[i](h)
+        return self.unpatcher3d.inverse(self.conv_out(F.silu(self.norm_out(h))))
 
 
 class VideoTokenizer(nn.Module):
@@ -132,9 +206,9 @@ class VideoTokenizer(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = Encoder(cfg)
-        self.quant_conv = nn.Conv3d(cfg.z_channels, len(cfg.fsq_levels), 1)
+        self.quant_conv = pointwise_conv(cfg.z_channels, len(cfg.fsq_levels))
         self.fsq = FSQ(list(cfg.fsq_levels), channel_first=True)
-        self.post_quant_conv = nn.Conv3d(len(cfg.fsq_levels), cfg.z_channels, 1)
+        self.post_quant_conv = pointwise_conv(len(cfg.fsq_levels), cfg.z_channels)
         self.decoder = Decoder(cfg)
 
     def quantize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
