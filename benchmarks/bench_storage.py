@@ -366,7 +366,7 @@ def main(argv=None) -> None:
     from egom2p.paths import DataPaths
     from egom2p.synth.layouts import LAYOUTS
     cfg = CurationConfig(preset="paper")
-    by_ds, times, errors, inputs = {}, {}, {}, {}
+    by_ds, times, errors, inputs, counts = {}, {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = DataPaths(Path(tmp) / "data")
         for ds in ("egogen", "h2o"):
@@ -375,7 +375,7 @@ def main(argv=None) -> None:
         hide_depth(paths, "egogen", "egogen_nogt")
         times["egogen (no GT)"] = run_stages(paths, "egogen_nogt", cfg, GTStandIn(paths.interim_clips("egogen")))
         for ds, name in (("egogen", "egogen"), ("h2o", "h2o"), ("egogen_nogt", "egogen (no GT)")):
-            n = len(clip_folders(paths.clips(ds)))
+            n = counts[name] = len(clip_folders(paths.clips(ds)))
             by_ds[name] = {**stage_bytes(paths, ds, n, cfg.side), "_clips": n}
             arrays = normalized_inputs(paths, ds)
             read = [DEPTH.read(c) for c in clip_folders(paths.clips(ds))]
@@ -405,6 +405,10 @@ def main(argv=None) -> None:
             "bytes_per_clip": {**worst, "tokens": tokens},
             "bytes_per_clip_note": "per stage the larger of the GT and annotator datasets; tokens computed",
             "bytes_per_clip_by_dataset": summary,
+            # wall s per clip of each stage with one worker in this process (≈ CPU s): the depth codec's cost on
+            # datasets with ground-truth depth, the largest over them
+            "stage_s_per_clip_with_depth": {st: max(times[n][st] / counts[n] for n in ("egogen", "h2o"))
+                                            for st in ("depth_labels", "normalized_clips")},
             "normalized_max_error": depthio.NORMALIZED_MAX_ERROR,
             "metric_max_relative_error": depthio.METRIC_MAX_RELATIVE_ERROR})
         write_section("Depth storage: bytes per clip (issue 15)", body)

@@ -46,13 +46,21 @@ def plan(m: dict, clips: int, cores: int, gpus: int, mean_sequence_min: float, m
     bytes_ = store.get("bytes_per_clip", {})
     rows.append(("clips (decode 1408² fisheye, rectify, encode 512²)", "CPU", src.get("clip_cpu_s"),
                  "bench_source_scale", bytes_.get("clips")))
-    rows.append(("depth_labels: ground truth linked", "CPU", per_stage_cpu.get("depth_labels"),
-                 f"bench_units ({units.get('side', '?')}²)", bytes_.get("depth_labels")))
+    with_depth = store.get("stage_s_per_clip_with_depth", {})
+
+    def cpu(stage: str) -> tuple[float | None, str]:
+        """The stage's CPU s per clip: with the depth codec where bench_storage measured it (GT depth), else
+        bench_units' (no depth), the larger of the two."""
+        got = [(with_depth.get(stage), f"bench_storage ({store.get('side', '?')}², GT depth)"),
+               (per_stage_cpu.get(stage), f"bench_units ({units.get('side', '?')}²)")]
+        got = [g for g in got if g[0] is not None]
+        return max(got) if got else (None, "not measured")
+
+    rows.append(("depth_labels: ground truth", "CPU", *cpu("depth_labels"), bytes_.get("depth_labels")))
     depth_fps = gpu.get("depth_frames_per_s")
     rows.append(("depth_labels: annotator (clips without GT)", "GPU", 60.0 / depth_fps if depth_fps else None,
                  "gpu_line" if depth_fps else "not measured (no GPU lent; RollingDepth publishes no runtime)", None))
-    rows.append(("normalized_clips", "CPU", per_stage_cpu.get("normalized_clips"),
-                 f"bench_units ({units.get('side', '?')}²)", bytes_.get("normalized_clips")))
+    rows.append(("normalized_clips", "CPU", *cpu("normalized_clips"), bytes_.get("normalized_clips")))
     vid = gpu.get("video_clips_per_s")
     vs, vsrc = (1.0 / vid, "gpu_line") if vid else PUBLISHED["video_tokenizer_s_per_clip"]
     rows.append(("token_shards: video (rgb + depth)", "GPU", 2 * vs, vsrc, bytes_.get("tokens")))
