@@ -76,8 +76,19 @@ def trajectory_tokenizers(context: dg.AssetExecutionContext, data: DataRoot, tok
     return dg.MaterializeResult(metadata=_metadata(meta))
 
 
+def eager_until_requested() -> dg.AutomationCondition:
+    """Dagster's ``eager()``, except that an upstream change counts as handled only once a run is *requested*
+    after it. With ``eager()`` a change that lands while a token_shards run is in flight (a new current tokenizer
+    during tokenization) is absorbed when that run finishes, although the run read the old tokenizers; here the
+    partition is requested again once the run ends. A redundant run is cheap: its shard units are committed."""
+    A = dg.AutomationCondition
+    requested = (A.newly_requested() | A.initial_evaluation()).with_label("requested")
+    return (A.in_latest_time_window() & (A.newly_missing() | A.any_deps_updated()).since(requested)
+            & ~A.any_deps_missing() & ~A.any_deps_in_progress() & ~A.in_progress()).with_label("eager until requested")
+
+
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, kinds={"webdataset"},
-          deps=[CLIPS, video_tokenizer, trajectory_tokenizers], automation_condition=dg.AutomationCondition.eager(),
+          deps=[CLIPS, video_tokenizer, trajectory_tokenizers], automation_condition=eager_until_requested(),
           description="WebDataset token shards of one dataset: tokens/<tokenizer_id>/<modality>/<dataset>/ + manifest.")
 def token_shards(context: dg.AssetExecutionContext, data: DataRoot, tokens: TokenizerSettings) -> dg.MaterializeResult:
     from egom2p.tokenizers import store
