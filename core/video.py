@@ -3,11 +3,19 @@
 Frames are uint8 RGB arrays (T, H, W, 3). The canonical encoding is H.264, yuv420p, CRF 17, 30 fps.
 Decoding can resize inside ffmpeg (``iter_frames(size=...)``, area averaging), so a large source crosses the
 pipe already shrunk and the resize runs in ffmpeg's own threads.
+
+Timing: decoded frame k is always stored frame k (``-vsync passthrough``: ffmpeg never duplicates or drops
+frames to reach a constant rate), and ``packet_times`` reads the container's presentation timestamps
+without decoding, so a caller that assumes a constant rate can check it (``timing_problem``). A stream
+whose frame size changes mid-stream is refused (ffmpeg would silently rescale to the first size).
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -56,6 +64,48 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                      s.get("pix_fmt"))
 
 
+def packet_times(path: str | os.PathLike) -> np.ndarray:
+    """Presentation times (s, float64, sorted) of every packet of the first video stream, one per stored
+    frame; read from the container by ffprobe without decoding (about as cheap as ``probe``). NaN where a
+    packet has no timestamp (e.g. a raw elementary stream)."""
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        raise VideoError("ffprobe executable not found on PATH; install ffmpeg")
+    r = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+                        "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise VideoError(f"cannot read packets of {Path(path).name}: {r.stderr.strip()[-300:]}")
+    vals = [v.strip().rstrip(",") for v in r.stdout.splitlines() if v.strip()]
+    t = np.array([float(v) if v not in ("N/A", "") else np.nan for v in vals], dtype=np.float64)
+    return np.sort(t)  # decode order -> presentation order (B-frames); NaN sort last
+
+
+def timing_problem(times: np.ndarray, name: str, n_expected: int | None = None, tolerance: float = 0.5) -> str:
+    """Why a stream's packet times (``packet_times``) are not frames at one constant rate, or "" when they
+    are: fewer frames than ``n_expected``, two frames at the same time, or an interval that differs from
+    the median interval by more than ``tolerance`` of it (a variable-frame-rate jump or a dropped frame).
+    Streams without timestamps are only checked for their frame count."""
+    t = np.asarray(times, dtype=np.float64)
+    if n_expected is not None and len(t) < n_expected:
+        return f"video truncated: {name} has {len(t)} frames (packets), {n_expected} expected"
+    if len(t) < 2 or not np.isfinite(t).all():
+        return ""
+    dt = np.diff(t)
+    dup = np.nonzero(dt <= 0)[0]
+    if dup.size:
+        i = int(dup[0])
+        return (f"{name}: duplicated frame timestamp {t[i]:.6f} s (frames {i} and {i + 1}; "
+                f"{dup.size} duplicates)")
+    med = float(np.median(dt))
+    off = np.nonzero(np.abs(dt - med) > tolerance * med)[0]
+    if off.size:
+        i = int(off[np.argmax(np.abs(dt[off] - med))])
+        return (f"{name}: not a constant frame rate: gap of {dt[i]:.4f} s between frames {i} and {i + 1} "
+                f"({t[i]:.4f} -> {t[i + 1]:.4f} s), expected {med:.4f} s ({1 / med:.3g} fps; "
+                f"{off.size} irregular intervals)")
+    return ""
+
+
 PIX_FMTS = {"rgb24": (3, np.uint8), "gray16le": (1, np.dtype("<u2"))}
 
 
@@ -78,17 +128,28 @@ def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None, pix_fmt:
     ``rgb24``: (H, W, 3) uint8 · ``gray16le``: (H, W) uint16 (16-bit depth videos, e.g. FFV1).
     ``size``: (width, height) to resize to inside ffmpeg with area averaging (``scale_filter``); frames are
     then (height, width[, 3]). None or the source size: no resize. Every yielded array is its own buffer.
+
+    Frames come one per stored frame (``-vsync passthrough``), whatever the timestamps. ffmpeg logs at
+    level ``verbose`` with level tags; a thread collects the log (a chatty stream cannot fill the pipe),
+    ``[error]``/``[fatal]`` lines raise VideoError, and a second filter-graph input size (the decoder's
+    frames changed size mid-stream) raises VideoError naming both sizes, also when the consumer stops
+    early (the frames it got may already be rescaled ones).
     """
     import ffmpeg
     require_ffmpeg()
     info = info or probe(path)
     channels, dtype = PIX_FMTS[pix_fmt]
     w, h = size or (info.width, info.height)
-    out_args = dict(format="rawvideo", pix_fmt=pix_fmt)
+    out_args = dict(format="rawvideo", pix_fmt=pix_fmt, vsync="passthrough")
     if (w, h) != (info.width, info.height):
         out_args["vf"] = scale_filter((w, h), info.pix_fmt)
     proc = (ffmpeg.input(str(path)).output("pipe:", **out_args)
-            .global_args("-v", "error", "-nostdin").run_async(pipe_stdout=True, pipe_stderr=True))
+            .global_args("-v", "level+verbose", "-hide_banner", "-nostats", "-nostdin")
+            .run_async(pipe_stdout=True, pipe_stderr=True))
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr.read().decode(errors="replace").splitlines()),
+                              daemon=True)
+    reader.start()
     shape = (h, w, channels) if channels > 1 else (h, w)
     size_bytes = w * h * channels * np.dtype(dtype).itemsize
     complete = False
@@ -103,11 +164,32 @@ def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None, pix_fmt:
         if not complete:  # the consumer stopped early (or failed): stop ffmpeg quietly
             proc.kill()
         proc.stdout.close()
-        err = proc.stderr.read().decode(errors="replace").strip()
-        proc.stderr.close()
         rc = proc.wait()
+        reader.join()
+        proc.stderr.close()
+        sizes = graph_input_sizes(log)
+        if len(sizes) > 1:
+            raise VideoError(f"resolution changes mid-stream: {Path(path).name} "
+                             + " -> ".join(f"{a}x{b}" for a, b in sizes))
+    err = "\n".join(line for line in log if line.startswith(ERROR_TAGS) or "] [error]" in line
+                    or "] [fatal]" in line).strip()
     if rc != 0 or err:
         raise VideoError(f"decoding {Path(path).name} failed: {err[-300:] or f'ffmpeg exit {rc}'}")
+
+
+ERROR_TAGS = ("[error]", "[fatal]", "[panic]")
+_GRAPH_INPUT = re.compile(r"\bw:(\d+) h:(\d+) pixfmt:\S+ tb:")  # the buffer source's line, one per graph
+
+
+def graph_input_sizes(log: list[str]) -> list[tuple[int, int]]:
+    """Distinct (width, height) of the decoded frames, in order, from ffmpeg's verbose log: one filter graph
+    is (re)configured per input frame size."""
+    sizes: list[tuple[int, int]] = []
+    for line in log:
+        m = _GRAPH_INPUT.search(line)
+        if m and (not sizes or sizes[-1] != (int(m[1]), int(m[2]))):
+            sizes.append((int(m[1]), int(m[2])))
+    return sizes
 
 
 def read_video(path: str | os.PathLike) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from egom2p.video import VideoError, iter_frames, probe
+from egom2p.video import VideoError, iter_frames, packet_times, probe, timing_problem
 
 from .rectify import Rectifier
 from .sequence import SequenceError
@@ -40,8 +40,21 @@ def decoder_prescale(transform: Callable[[np.ndarray], np.ndarray], pix_fmt: str
 def video_source(path: str | os.PathLike, n_expected: int, transform: Callable[[np.ndarray], np.ndarray],
                  pix_fmt: str = "rgb24") -> Callable[[np.ndarray], Iterator[np.ndarray]]:
     """Frames of a video at the given indices (``pix_fmt`` rgb24 or gray16le); a video with fewer than the
-    needed frames is 'truncated'. A repeated index yields the same transformed array again."""
+    needed frames is 'truncated'. A repeated index yields the same transformed array again.
+
+    Every reader pairs decoded frame k with its k-th timestamp / pose / depth frame, so the stream must be
+    frames at one constant rate: the container's packet timestamps are checked here, at open (no decode),
+    and a stream with fewer than ``n_expected`` frames, duplicated timestamps or a variable rate (a jump,
+    a dropped frame) raises SequenceError naming the file and the gap. Decoding never duplicates frames,
+    and a frame size change mid-stream raises SequenceError naming both sizes.
+    """
     path = Path(path)
+    try:
+        problem = timing_problem(packet_times(path), path.name, n_expected)
+    except VideoError as e:
+        raise SequenceError(f"video unreadable: {e}") from None
+    if problem:
+        raise SequenceError(problem)
 
     def read(indices: np.ndarray) -> Iterator[np.ndarray]:
         try:
@@ -49,6 +62,7 @@ def video_source(path: str | os.PathLike, n_expected: int, transform: Callable[[
             size, per_frame = decoder_prescale(transform, pix_fmt, info.width, info.height)
             frames = iter_frames(path, info, pix_fmt, size)
             current, out = -1, None
+            last = indices[-1] if len(indices) else -1
             for j in indices:
                 if j == current and out is not None:
                     yield out
@@ -60,6 +74,8 @@ def video_source(path: str | os.PathLike, n_expected: int, transform: Callable[[
                                             f"{n_expected} frames")
                     current += 1
                 out = per_frame(frame)
+                if j == last:  # all needed frames decoded: stop ffmpeg now and check its log (size change)
+                    frames.close()
                 yield out
             frames.close()
         except VideoError as e:

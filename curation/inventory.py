@@ -1,7 +1,9 @@
 """The ``raw_inventory`` stage: what a raw dataset folder holds, before any decoding.
 
 One row per sequence: modalities present, frame count, duration, native frame rate, expected clips,
-and the problem found while opening it (empty when none). Sequences with a problem are quarantined by
+and the problem found while opening it (empty when none). ``expected_clips`` is what the ``clips`` stage
+makes of the sequence (``plan_clips`` on the same config): a sequence shorter than one clip counts one
+padded clip under ``allow_short`` (evaluation datasets) and 0 otherwise (the clips stage quarantines it). Sequences with a problem are quarantined by
 the ``clips`` stage with the same reason.
 """
 from __future__ import annotations
@@ -14,12 +16,13 @@ import pyarrow as pa
 from egom2p import modalities as M
 from egom2p.tables import write_rows
 
-from .clips import open_sequence
+from .clips import open_sequence, plan_clips
 from .config import CurationConfig
 from .datasets import resolve_reader
 from .partition import Log, StageResult, Unit, run_stage, source_current, unit_key
+from .sequence import Sequence, SequenceError
 
-VERSION = "raw_inventory/2"
+VERSION = "raw_inventory/3"
 
 
 def inventory_schema() -> pa.Schema:
@@ -44,10 +47,19 @@ def _inventory_unit(staging: Path, unit: Unit, ctx) -> list[dict]:
         row.update(M.flags(seq.modalities))
         row.update(frames=len(t), duration_s=duration,
                    native_fps=float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 0.0,
-                   expected_clips=int(duration * cfg.fps + 1e-6) // cfg.clip_frames)
+                   expected_clips=expected_clips(seq, cfg))
     except Exception as e:  # noqa: BLE001 - recorded, not raised: the inventory lists problems
         row["problem"] = str(e) or type(e).__name__
     return [row]
+
+
+def expected_clips(seq: Sequence, cfg: CurationConfig) -> int:
+    """Clips the ``clips`` stage makes of ``seq``: ``plan_clips``' count, 0 for a sequence it refuses as
+    shorter than one clip (without ``allow_short``)."""
+    try:
+        return plan_clips(seq, cfg)[1]
+    except SequenceError:
+        return 0
 
 
 def build_inventory(raw: Path, out_file: Path, dataset: str, cfg: CurationConfig, log: Log | None = None,

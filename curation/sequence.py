@@ -18,7 +18,14 @@ from egom2p.cameras import Pinhole
 
 
 class SequenceError(ValueError):
-    """Bad input in one sequence: it is quarantined with this message; the partition goes on."""
+    """Bad input in one sequence: it is quarantined with this message; the partition goes on.
+
+    The message is kept to one line (a multi-line tool output is joined with "; "): it lands in one
+    quarantine row and one line of run metadata."""
+
+    def __init__(self, message: object = ""):
+        lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+        super().__init__("; ".join(lines))
 
 
 @dataclass

@@ -44,10 +44,11 @@ import numpy as np
 from egom2p.geometry import make_pose
 
 from ..aria_mps import read_closed_loop_trajectory, read_eye_gaze
+from ..guard import check_depth, check_depth_range, parse_reason
 from ..sequence import GazeTrack, PoseTrack, Sequence, SequenceError, check_times
-from .aria_common import (UPRIGHT, ImageStream, RawCamera, VrsRecording, extracted_stream, hold_edges,
-                          nearest_within, open_camera, project_gaze, raw_rectifier, rectified_target, rgb_frames,
-                          sequence_dirs)
+from .aria_common import (UPRIGHT, ImageStream, RawCamera, VrsRecording, extracted_stream, guard_sequence,
+                          hold_edges, nearest_within, open_camera, project_gaze, raw_rectifier, rectified_target,
+                          rgb_frames, sequence_dirs)
 
 GT_TOLERANCE_S = 1e-3
 DEPTH_STREAM = "345-1"
@@ -63,7 +64,7 @@ class ADTReader:
         return sequence_dirs(root, "aria_trajectory.csv")
 
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
-        seq_dir = Path(root) / sequence_id
+        seq_dir = guard_sequence(root, sequence_id)   # links leaving the dataset: quarantined unopened
         cam = open_camera(seq_dir, "video.vrs", "214-1", "camera-rgb")
         frame_ns = cam.stream.times_ns
         times = check_times(frame_ns * 1e-9, "RGB frame timestamps")
@@ -107,8 +108,10 @@ class ADTReader:
             return {}
         try:
             m = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise SequenceError(f"metadata.json: invalid JSON ({e})") from None
+        except (ValueError, UnicodeDecodeError) as e:
+            raise SequenceError(parse_reason("metadata.json", e)) from None
+        if not isinstance(m, dict):
+            raise SequenceError("metadata.json: expected a JSON object")
         return {k: m[k] for k in ("serial", "scene", "gt_time_domain", "dataset_version") if k in m}
 
     @staticmethod
@@ -134,11 +137,14 @@ class ADTReader:
                         out = np.full((S, S), np.nan, np.float32)
                     else:
                         mm = next(depth.read(np.array([j])))
+                        what = depth.frame_name(j)
+                        check_depth(mm, what, kinds="u", expect="uint16 millimetres")   # one channel
                         if mm.dtype != np.uint16:
-                            raise SequenceError(f"depth map {j}: dtype {mm.dtype}, expected uint16 millimetres")
+                            raise SequenceError(f"{what}: {mm.dtype.itemsize * 8}-bit depth, dtype {mm.dtype}, "
+                                                f"expected uint16 millimetres")
                         if mm.shape != size:
-                            raise SequenceError(f"depth map {j}: shape {mm.shape} != RGB image {size}")
-                        out = rect.depth(mm.astype(np.float32) * 1e-3)
+                            raise SequenceError(f"{what}: depth shape {mm.shape} != RGB image {size}")
+                        out = rect.depth(check_depth_range(mm.astype(np.float32) * 1e-3, what))
                     last = j
                 yield out
         return read

@@ -18,6 +18,7 @@ from egom2p.cameras import OpenCVRational
 from egom2p.geometry import invert_pose, make_pose
 
 from ..frames import image_source
+from ..guard import DatasetRoot, check_pinhole, npy_header, parse_reason
 from ..safe_pickle import load_pickled_npy
 from ..sequence import PoseTrack, Sequence, SequenceError, check_poses, check_times
 from .pinhole import numbered_files, rectifier_for
@@ -36,21 +37,42 @@ class ARCTICReader:
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
         settings = settings or {}
         data = Path(root) / DATA
+        guard = DatasetRoot(root)
         sid, name = sequence_id.split("/")
-        images = numbered_files(data / "images" / sid / name / "0", ".jpg")
-        egocam_path = data / "raw_seqs" / sid / f"{name}.egocam.dist.npy"
+        # links leaving the dataset quarantine the sequence before any of its files is opened
+        images = numbered_files(guard.tree(data / "images" / sid / name / "0"), ".jpg")
+        egocam_path = guard.check(data / "raw_seqs" / sid / f"{name}.egocam.dist.npy")
         if not egocam_path.exists():
             raise SequenceError(f"missing file raw_seqs/{sid}/{name}.egocam.dist.npy")
-        egocam = load_pickled_npy(egocam_path)
+        # the header first: a plain array (however large its claimed shape) is never loaded
+        _, dtype = npy_header(egocam_path, egocam_path.name)
+        egocam = load_pickled_npy(egocam_path) if dtype.hasobject else np.empty(0)
+        if not isinstance(egocam, dict):
+            raise SequenceError(f"{egocam_path.name}: expected a pickled dict of camera arrays, "
+                                f"got {type(egocam).__name__}")
+        missing = [k for k in ("R_k_cam_np", "T_k_cam_np", "intrinsics", "dist8") if k not in egocam]
+        if missing:
+            raise SequenceError(f"{egocam_path.name}: missing key {', '.join(missing)}")
         try:
             R, T = np.asarray(egocam["R_k_cam_np"], float), np.asarray(egocam["T_k_cam_np"], float)
             K, dist = np.asarray(egocam["intrinsics"], float), np.asarray(egocam["dist8"], float)
-        except (KeyError, TypeError) as e:
-            raise SequenceError(f"{egocam_path.name}: missing key {e}") from None
-        misc_path = data / "meta" / "misc.json"
+        except (ValueError, TypeError):
+            raise SequenceError(f"{egocam_path.name}: non-numeric camera arrays") from None
+        n = R.shape[0] if R.ndim else 0
+        shapes = {"R_k_cam_np": (R.shape, (n, 3, 3)), "T_k_cam_np": (T.shape, (n, 3, 1)),
+                  "intrinsics": (K.shape, (3, 3)), "dist8": (dist.shape, (8,))}
+        for key, (got, want) in shapes.items():
+            if got != want:
+                raise SequenceError(f"{egocam_path.name}: {key} has shape {got}, expected {want}")
+        misc_path = guard.check(data / "meta" / "misc.json")
         if not misc_path.exists():
             raise SequenceError("missing file meta/misc.json")
-        offset = int(json.loads(misc_path.read_text()).get(sid, {}).get("ioi_offset", 0))
+        try:
+            offset = int(json.loads(misc_path.read_text()).get(sid, {}).get("ioi_offset", 0))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise SequenceError(parse_reason("meta/misc.json", e)) from None
+        except (AttributeError, TypeError):
+            raise SequenceError(f"meta/misc.json: entry of {sid} is not an object with ioi_offset") from None
         stems = [s for s in sorted(images) if 0 <= s - offset < len(R)]
         if not stems:
             raise SequenceError("empty sequence: no images with ground truth")
@@ -65,6 +87,7 @@ class ARCTICReader:
         if first is None:
             raise SequenceError(f"unreadable frame 0/{images[stems[0]].name}")
         lens = OpenCVRational(tuple(map(tuple, K)), tuple(dist), first.shape[1], first.shape[0])
+        check_pinhole(lens.pinhole, f"{egocam_path.name} intrinsics")
         rect = rectifier_for(lens.pinhole, side, project=lens.project)
         return Sequence(self.name, sequence_id, times, image_source([images[s] for s in stems], rect), rect.target,
                         camera=PoseTrack(times, c2w),

@@ -42,6 +42,7 @@ from egom2p.cameras import Fisheye624, Pinhole, square_pinhole
 from egom2p.geometry import invert_pose, make_pose, quat_to_matrix, transform_points, wxyz_to_xyzw
 
 from ..aria_mps import GazeSamples
+from ..guard import DatasetRoot, check_fisheye, parse_reason
 from ..rectify import Rectifier, build_rectifier
 from ..sequence import SequenceError, check_times
 from ..tables import read_csv
@@ -62,26 +63,36 @@ class StreamCalibration:
     T_device_camera: np.ndarray
 
 
-def parse_camera_entry(entry: dict) -> StreamCalibration:
-    """One calibration dict (HOT3D-Clips / camera_models.json schema, module docstring)."""
+def parse_camera_entry(entry: dict, source: str = "calibration") -> StreamCalibration:
+    """One calibration dict (HOT3D-Clips / camera_models.json schema, module docstring); ``source`` (the
+    file) starts every reason."""
     get = lambda *keys: next((entry[k] for k in keys if k in entry), None)  # noqa: E731
+    what = f"{source} {entry.get('label')}"
     model = str(get("projection_model_type", "projectionModelType") or "")
     if not model.endswith("FISHEYE624"):
-        raise SequenceError(f"camera {entry.get('label')}: unsupported projection model {model!r}")
-    params = get("projection_params", "projectionParams")
-    T = get("T_device_from_camera", "T_Device_Camera")
-    w, h = get("image_width", "imageWidth"), get("image_height", "imageHeight")
-    if params is None or T is None or w is None or h is None:
-        raise SequenceError(f"camera {entry.get('label')}: incomplete calibration entry")
+        raise SequenceError(f"{what}: unsupported projection model {model[:60]!r}")
+    keys = {"projection_params": get("projection_params", "projectionParams"),
+            "T_Device_Camera": get("T_device_from_camera", "T_Device_Camera"),
+            "image_width": get("image_width", "imageWidth"), "image_height": get("image_height", "imageHeight")}
+    missing = [k for k, v in keys.items() if v is None]
+    if missing:
+        raise SequenceError(f"{what}: missing key {', '.join(missing)}")
+    T = keys["T_Device_Camera"]
+    if not isinstance(T, dict) or not {"quaternion_wxyz", "translation_xyz"} <= T.keys():
+        raise SequenceError(f"{what}: T_Device_Camera needs quaternion_wxyz and translation_xyz")
     try:
-        lens = Fisheye624(tuple(float(p) for p in params), int(w), int(h))
-    except ValueError as e:
-        raise SequenceError(f"camera {entry.get('label')}: {e}") from None
-    q = np.asarray(T["quaternion_wxyz"], dtype=np.float64)
+        lens = Fisheye624(tuple(float(p) for p in keys["projection_params"]), int(keys["image_width"]),
+                          int(keys["image_height"]))
+        q = np.asarray(T["quaternion_wxyz"], dtype=np.float64)
+        t = np.asarray(T["translation_xyz"], dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise SequenceError(f"{what}: malformed projection parameters, image size or pose ({type(e).__name__})") from None
+    check_fisheye(lens, what)
     if q.shape != (4,) or not np.isfinite(q).all() or abs(np.linalg.norm(q) - 1) > 1e-3:
-        raise SequenceError(f"camera {entry.get('label')}: T_Device_Camera quaternion is not a unit w,x,y,z")
-    return StreamCalibration(entry.get("label", ""), lens,
-                             make_pose(quat_to_matrix(wxyz_to_xyzw(q)), T["translation_xyz"]))
+        raise SequenceError(f"{what}: T_Device_Camera quaternion is not a unit w,x,y,z")
+    if t.shape != (3,) or not np.isfinite(t).all():
+        raise SequenceError(f"{what}: T_Device_Camera translation is not 3 finite numbers")
+    return StreamCalibration(entry.get("label", ""), lens, make_pose(quat_to_matrix(wxyz_to_xyzw(q)), t))
 
 
 def read_camera_json(path: Path, label: str) -> StreamCalibration:
@@ -90,13 +101,20 @@ def read_camera_json(path: Path, label: str) -> StreamCalibration:
         raise SequenceError(f"missing calibration {path.name}")
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise SequenceError(f"{path.name}: invalid JSON ({e})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SequenceError(parse_reason(path.name, e)) from None
     entries = data.get("calibrations", []) if isinstance(data, dict) else data
-    for entry in entries:
+    for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and entry.get("label") == label:
-            return parse_camera_entry(entry)
+            return parse_camera_entry(entry, path.name)
     raise SequenceError(f"{path.name}: no calibration for {label}")
+
+
+def guard_sequence(root: os.PathLike, sequence_id: str) -> Path:
+    """The sequence folder ``root/sequence_id`` after checking that it and every link below it stay in
+    the dataset folder (an Aria-family reader opens only files in it), before any file is opened."""
+    guard = DatasetRoot(root)
+    return guard.tree(Path(root) / sequence_id)
 
 
 # ------------------------------------------------------------------------------------------ image streams
@@ -108,6 +126,13 @@ class ImageStream:
     times_ns: np.ndarray
     read: FrameReader
     files: list[str] = field(default_factory=list)
+    frame_names: list[str] | None = None   # per-frame file (extracted form), for reasons
+
+    def frame_name(self, i: int) -> str:
+        """Frame ``i`` named for a reason: its file, else index and container."""
+        if self.frame_names is not None:
+            return self.frame_names[i]
+        return f"frame {i} of {', '.join(self.files)}"
 
 
 @contextmanager
@@ -184,7 +209,9 @@ class VrsRecording:
         if cam is None:
             raise SequenceError(f"{self.path.name}: no calibration for {label}")
         w, h = (int(v) for v in cam.get_image_size())
-        return StreamCalibration(label, Fisheye624(tuple(float(p) for p in cam.get_projection_params()), w, h),
+        lens = check_fisheye(Fisheye624(tuple(float(p) for p in cam.get_projection_params()), w, h),
+                             f"{self.path.name} calibration {label}")
+        return StreamCalibration(label, lens,
                                  np.asarray(cam.get_transform_device_camera().to_matrix(), dtype=np.float64))
 
     def device_subtype(self, default: str = "DVT-L") -> str:
@@ -222,7 +249,7 @@ def extracted_stream(folder: Path, what: str) -> ImageStream:
                     out = cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
                 last = j
             yield out
-    return ImageStream(times, read, [f"{folder.name}/"])
+    return ImageStream(times, read, [f"{folder.name}/"], [f"{folder.name}/{p.name}" for p in paths])
 
 
 def timecode_csv_to_device(path: Path) -> Callable[[np.ndarray], np.ndarray]:

@@ -31,6 +31,7 @@ from egom2p.video import VideoError, probe
 
 from ..aria_mps import read_closed_loop_trajectory, read_eye_gaze, read_online_calibration
 from ..frames import video_source
+from ..guard import DatasetRoot, check_fisheye, parse_reason, video_reason
 from ..rectify import build_rectifier, rotate_cw_pixels
 from ..sequence import GazeTrack, PoseTrack, Sequence, SequenceError, check_times
 from ..tables import read_csv
@@ -51,11 +52,16 @@ class EgoExo4DReader:
     modalities = ("rgb", "gaze", "camera")
 
     def _takes(self, root: Path) -> dict[str, dict]:
-        path = root / "takes.json"
+        path = DatasetRoot(root).check(root / "takes.json")
         if not path.exists():
             raise SequenceError("missing takes.json")
-        takes = json.loads(path.read_text())
-        return {t["take_name"]: t for t in takes}
+        try:
+            takes = json.loads(path.read_text())
+            return {t["take_name"]: t for t in takes if isinstance(t, dict)}
+        except (ValueError, UnicodeDecodeError) as e:
+            raise SequenceError(parse_reason("takes.json", e)) from None
+        except (KeyError, TypeError):
+            raise SequenceError("takes.json: expected a list of takes, each with a take_name") from None
 
     def list_sequences(self, root) -> list[str]:
         root = Path(root)
@@ -64,25 +70,37 @@ class EgoExo4DReader:
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
         settings = settings or {}
         root = Path(root)
+        guard = DatasetRoot(root)
         take = self._takes(root).get(sequence_id)
         if take is None:
             raise SequenceError(f"take {sequence_id} not in takes.json")
-        take_dir = root / take.get("root_dir", f"takes/{sequence_id}")
+        root_dir = take.get("root_dir", f"takes/{sequence_id}")
+        if not isinstance(root_dir, str):
+            raise SequenceError(f"takes.json: root_dir of take {sequence_id} is not a path")
+        # root_dir comes from the dataset's own JSON: it (and every link under it) must stay in the
+        # dataset folder, checked before anything in it is opened
+        take_dir = guard.tree(guard.check(root / root_dir, f"takes.json root_dir of take {sequence_id}"))
         aria_id, rel = self._aria_rgb(take)
         times = self._frame_times(root, take, aria_id)
-        video = take_dir / rel
+        video = guard.check(take_dir / rel, f"takes.json relative_path of take {sequence_id}")
         try:
             info = probe(video)
         except VideoError as e:
-            raise SequenceError(f"video unreadable: {e}") from None
+            raise SequenceError(video_reason(video, e)) from None
         if info.width != info.height:
             raise SequenceError(f"{video.name}: Aria RGB must be square, got {info.width}x{info.height}")
         if info.frames is not None and info.frames < len(times):
             raise SequenceError(f"video truncated: {video.name} has {info.frames} of {len(times)} frames")
 
-        calib = read_online_calibration(take_dir / "trajectory" / "online_calibration.jsonl", "camera-rgb",
-                                        CALIB_RESOLUTION)
-        lens = calib.model.scaled(info.width / CALIB_RESOLUTION)
+        try:
+            calib = read_online_calibration(take_dir / "trajectory" / "online_calibration.jsonl", "camera-rgb",
+                                            CALIB_RESOLUTION)
+        except KeyError as e:
+            raise SequenceError(f"online_calibration.jsonl: camera-rgb entry missing key {e.args[0]}") from None
+        except (IndexError, TypeError, ValueError):
+            raise SequenceError("online_calibration.jsonl: camera-rgb entry malformed "
+                                "(T_Device_Camera / Projection values of the wrong type or length)") from None
+        lens = check_fisheye(calib.model, "online_calibration.jsonl camera-rgb").scaled(info.width / CALIB_RESOLUTION)
         target = square_pinhole(side, float(settings.get("hfov_deg", DEFAULT_HFOV_DEG)))
         rect = build_rectifier(target, lens.project, RAW_FROM_UPRIGHT, rotate_cw_pixels(info.width),
                                src_focal=lens.params[0])
@@ -108,18 +126,30 @@ class EgoExo4DReader:
 
     @staticmethod
     def _aria_rgb(take: dict) -> tuple[str, str]:
-        for cam_id, streams in (take.get("frame_aligned_videos") or {}).items():
-            if cam_id.startswith("aria") and "rgb" in streams:
-                return cam_id, streams["rgb"]["relative_path"]
+        videos = take.get("frame_aligned_videos") or {}
+        if not isinstance(videos, dict):
+            raise SequenceError("takes.json: frame_aligned_videos is not an object")
+        for cam_id, streams in videos.items():
+            if cam_id.startswith("aria") and isinstance(streams, dict) and "rgb" in streams:
+                rel = streams["rgb"].get("relative_path") if isinstance(streams["rgb"], dict) else None
+                if not isinstance(rel, str):
+                    raise SequenceError(f"takes.json: {cam_id} rgb stream has no relative_path")
+                return cam_id, rel
         raise SequenceError("takes.json: no Aria rgb stream in frame_aligned_videos")
 
     @staticmethod
     def _frame_times(root: Path, take: dict, aria_id: str) -> np.ndarray:
-        start, end = int(take["timesync_start_idx"]), int(take["timesync_end_idx"])
+        try:
+            start, end = int(take["timesync_start_idx"]), int(take["timesync_end_idx"])
+        except KeyError as e:
+            raise SequenceError(f"takes.json: take {take.get('take_name')} missing key {e.args[0]}") from None
+        except (TypeError, ValueError):
+            raise SequenceError(f"takes.json: take {take.get('take_name')} timesync indices are not integers") from None
         if end <= start:
             raise SequenceError(f"empty sequence: timesync rows {start + 1}..{end}")
         col = f"{aria_id}_214-1_capture_timestamp_ns"
-        ts = read_csv(root / "captures" / capture_name(take["take_name"]) / "timesync.csv", [col])[col]
+        timesync = DatasetRoot(root).check(root / "captures" / capture_name(take["take_name"]) / "timesync.csv")
+        ts = read_csv(timesync, [col])[col]
         if len(ts) < end + 1:
             raise SequenceError(f"timesync.csv has {len(ts)} rows, take needs rows up to {end}")
         return check_times(ts[start + 1:end + 1] * 1e-9, "timesync.csv")

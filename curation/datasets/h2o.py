@@ -15,8 +15,9 @@ import numpy as np
 from egom2p.cameras import Pinhole
 
 from ..frames import image_source
+from ..guard import DatasetRoot, check_intrinsic_values, check_pinhole
 from ..sequence import PoseTrack, Sequence, SequenceError, check_poses, check_times
-from .pinhole import fit_to_image, load_text_matrix, numbered_files, rectifier_for
+from .pinhole import depth_png_source, fit_to_image, load_text_matrix, numbered_files, rectifier_for
 
 
 class H2OReader:
@@ -29,13 +30,16 @@ class H2OReader:
 
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
         settings = settings or {}
-        cam = Path(root) / sequence_id / "cam4"
+        # every file read below lies in cam4/: links leaving the dataset quarantine before any is opened
+        cam = DatasetRoot(root).tree(Path(root) / sequence_id / "cam4")
         rgb = numbered_files(cam / "rgb", ".png")
         if not rgb:
             raise SequenceError("empty sequence: no frames in cam4/rgb/")
         ids = sorted(rgb)
         times = check_times(np.array(ids) / float(settings.get("fps", 30.0)), "rgb frame ids")
         fx, fy, cx, cy, w, h = load_text_matrix(cam / "cam_intrinsics.txt", (6,))
+        check_intrinsic_values("cam4/cam_intrinsics.txt", fx=fx, fy=fy, cx=cx, cy=cy, width=w, height=h)
+        check_pinhole(Pinhole(fx, fy, cx, cy, int(w), int(h)), "cam4/cam_intrinsics.txt")
         first = cv2.imread(str(rgb[ids[0]]))
         if first is None:
             raise SequenceError(f"unreadable frame rgb/{rgb[ids[0]].name}")
@@ -52,7 +56,7 @@ class H2OReader:
             if missing:
                 raise SequenceError(f"depth/{missing[0]:06d}.png missing")
             scale = float(settings.get("depth_scale", 1000.0))
-            seq.read_depth = image_source([depth[i] for i in ids], rect.depth, depth_scale=scale)
+            seq.read_depth = depth_png_source([depth[i] for i in ids], first.shape[:2], scale, rect.depth)
             seq.source_files.append(f"{sequence_id}/cam4/depth/")
         return seq
 

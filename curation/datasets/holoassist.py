@@ -26,6 +26,7 @@ from egom2p.timeline import resample_poses
 from egom2p.video import VideoError, probe
 
 from ..frames import video_source
+from ..guard import DatasetRoot, check_intrinsic_values, check_pinhole, video_reason
 from ..sequence import (
     GazeTrack,
     PoseTrack,
@@ -44,17 +45,22 @@ def read_sync(path: Path, columns: int) -> tuple[np.ndarray, np.ndarray]:
     """A ``_sync`` file -> (ticks (N,) int64, values (N, columns - 2) float64)."""
     if not path.exists():
         raise SequenceError(f"missing file {path.parent.name}/{path.name}")
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise SequenceError(f"{path.parent.name}/{path.name}: not a text file") from None
     if not rows:
         raise SequenceError(f"{path.parent.name}/{path.name}: empty")
     bad = next((i for i, r in enumerate(rows) if len(r) != columns), None)
     if bad is not None:
         raise SequenceError(f"{path.parent.name}/{path.name}: row {bad} has {len(rows[bad])} fields, expected {columns}")
-    try:
-        ticks = np.array([int(r[1]) for r in rows], dtype=np.int64)
-        values = np.array([[float(v) for v in r[2:]] for r in rows])
-    except ValueError as e:
-        raise SequenceError(f"{path.parent.name}/{path.name}: not numeric ({e})") from None
+    ticks = np.empty(len(rows), dtype=np.int64)
+    values = np.empty((len(rows), columns - 2))
+    for i, r in enumerate(rows):
+        try:   # the reason names the row, never its text
+            ticks[i], values[i] = int(r[1]), [float(v) for v in r[2:]]
+        except (ValueError, OverflowError):
+            raise SequenceError(f"{path.parent.name}/{path.name}: row {i} is not numeric") from None
     return ticks, values
 
 
@@ -64,8 +70,8 @@ def read_ticks(path: Path) -> tuple[int, int]:
         raise SequenceError(f"missing file {path.parent.name}/{path.name}")
     try:
         start, end = (int(v) for v in path.read_text().split()[:2])
-    except ValueError as e:
-        raise SequenceError(f"{path.name}: expected two integer tick values ({e})") from None
+    except (ValueError, UnicodeDecodeError):
+        raise SequenceError(f"{path.name}: expected two integer tick values") from None
     return start, end
 
 
@@ -79,12 +85,13 @@ class HoloAssistReader:
 
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
         settings = settings or {}
-        ex = Path(root) / sequence_id / "Export_py"
+        # every file read below lies in Export_py/: links leaving the dataset quarantine before any is opened
+        ex = DatasetRoot(root).tree(Path(root) / sequence_id / "Export_py")
         video = ex / "Video_pitchshift.mp4"
         try:
             info = probe(video)
         except VideoError as e:
-            raise SequenceError(f"video unreadable: {e}") from None
+            raise SequenceError(video_reason(video, e)) from None
         start, end = read_ticks(ex / "Video" / "VideoMp4Timing.txt")
         fps = info.fps or 30.0
         n = info.frames if info.frames is not None else int(round((end - start) / TICKS_PER_S * fps)) + 1
@@ -93,6 +100,8 @@ class HoloAssistReader:
         times = check_times(np.arange(n) / fps, "video frames")
         vals = load_text_matrix(ex / "Video" / "Intrinsics.txt", (25,))
         K, (w, h) = vals[:9].reshape(3, 3), vals[23:25]
+        check_intrinsic_values("Video/Intrinsics.txt", fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], width=w, height=h)
+        check_pinhole(Pinhole(K[0, 0], K[1, 1], K[0, 2], K[1, 2], int(w), int(h)), "Video/Intrinsics.txt")
         src = fit_to_image(Pinhole(K[0, 0], K[1, 1], K[0, 2], K[1, 2], int(w), int(h)), info.width, info.height)
         rect = rectifier_for(src, side)
         pose_ticks, pose = read_sync(ex / "Video" / "Pose_sync.txt", 18)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..aria_mps import read_eye_gaze
 from ..sequence import GazeTrack, Sequence
-from .aria_common import RawCamera, project_gaze
+from .aria_common import RawCamera, guard_sequence, project_gaze
 from .hot3d_common import Hot3dReader
 
 GAZE_FILES = ("personalized_eye_gaze.csv", "general_eye_gaze.csv")
@@ -37,6 +37,11 @@ class Hot3dAriaReader(Hot3dReader):
     stream_id = "214-1"
     label = "camera-rgb"
     upright = True
+
+    def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
+        """The shared HOT3D open, after the sequence folder passed the dataset-folder guard."""
+        guard_sequence(root, sequence_id)
+        return super().open(root, sequence_id, side, settings)
 
     def add_gaze(self, seq: Sequence, seq_dir: Path, cam: RawCamera, T_device_rect: np.ndarray, target) -> None:
         for name in GAZE_FILES:

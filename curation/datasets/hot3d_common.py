@@ -11,6 +11,17 @@ rows are ``T_world_device`` (world-from-device, metres) with the quaternion **w 
 trajectory's stamps are converted with the recording's timecode stream: projectaria-tools'
 ``convert_from_timecode_to_device_time_ns`` on ``recording.vrs``, or the extracted ``frames/timecode.csv``
 (``device_time_ns,timecode_ns``). The sequence clock is device time in seconds.
+
+Per-frame QA masks (optional, ``masks/mask_<name>.csv``: ``timestamp[ns],stream_id,mask`` with TIME_CODE
+stamps of each image stream and ``True``/``False``) are honoured:
+
+* ``mask_headset_pose_available``: trajectory rows at a stamp masked ``False`` (any stream) are dropped,
+  so those frames never provide a camera pose; the clip timeline interpolates across a short gap and
+  gets NaN across one longer than ``max_pose_gap_s`` (like any missing pose), and a sequence with no
+  valid pose left is quarantined.
+* ``mask_good_exposure``: badly exposed frames of the rectified stream stay in the RGB (they are real
+  input), but their device times are listed in ``meta["bad_exposure_times_s"]`` (count in
+  ``meta["bad_exposure_frames"]``) so RGB-derived supervision (depth pseudo-labels) can leave them out.
 """
 from __future__ import annotations
 
@@ -48,6 +59,39 @@ def read_hot3d_poses(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if off.any():
         raise SequenceError(f"{name}: quaternion not unit length at row {int(np.argmax(off))}")
     return ts, check_poses(make_pose(quat_to_matrix(wxyz_to_xyzw(q)), t), name)
+
+
+def read_hot3d_mask(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A HOT3D QA mask CSV -> (TIME_CODE ns (K,) int64, stream_id (K,) str, mask (K,) bool).
+
+    Raises SequenceError naming the file for a missing column or a value that is not True/False."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    path = Path(path)
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={"timestamp[ns]": pa.int64(), "stream_id": pa.string(), "mask": pa.bool_()}))
+    except (pa.ArrowInvalid, OSError) as e:
+        raise SequenceError(f"{path.name}: unreadable mask CSV ({str(e).splitlines()[0]})") from None
+    missing = [c for c in ("timestamp[ns]", "stream_id", "mask") if c not in table.column_names]
+    if missing:
+        raise SequenceError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    mask = table.column("mask")
+    if mask.null_count:
+        raise SequenceError(f"{path.name}: empty mask value")
+    return (table.column("timestamp[ns]").to_numpy(zero_copy_only=False).astype(np.int64),
+            np.asarray(table.column("stream_id").to_pylist(), dtype=str),
+            mask.to_numpy(zero_copy_only=False).astype(bool))
+
+
+def headset_pose_mask(seq_dir: Path, tc_ns: np.ndarray) -> np.ndarray:
+    """(M,) bool: trajectory rows at ``tc_ns`` (TIME_CODE ns) whose headset pose is available (all True
+    without ``masks/mask_headset_pose_available.csv``; a stamp masked False on any stream is unavailable)."""
+    path = seq_dir / "masks" / "mask_headset_pose_available.csv"
+    if not path.exists():
+        return np.ones(len(tc_ns), bool)
+    ts, _, ok = read_hot3d_mask(path)
+    return ~np.isin(np.asarray(tc_ns, np.float64).round().astype(np.int64), ts[~ok])
 
 
 def read_metadata(seq_dir: Path) -> dict:
@@ -102,12 +146,33 @@ class Hot3dReader:
                              "T_device_camera": cam.calib.T_device_camera.tolist(),
                              "participant_id": meta.get("participant_id"), "headset": self.headset})
         tc_ns, T_world_device = read_hot3d_poses(seq_dir / "headset_trajectory.csv")
-        device_ns = self.timecode_to_device(seq_dir, cam)(tc_ns)
+        to_device = self.timecode_to_device(seq_dir, cam)
+        keep = headset_pose_mask(seq_dir, tc_ns)
+        if not keep.any():
+            raise SequenceError("mask_headset_pose_available.csv: no trajectory row has a headset pose")
+        device_ns = to_device(tc_ns[keep])
         seq.camera = PoseTrack(check_times(device_ns * 1e-9, "headset_trajectory.csv (device time)"),
-                               T_world_device @ T_device_rect)
+                               T_world_device[keep] @ T_device_rect)
         seq.source_files.append("headset_trajectory.csv")
+        self.add_masks(seq, seq_dir, to_device, int((~keep).sum()))
         self.add_gaze(seq, seq_dir, cam, T_device_rect, target)
         return seq
+
+    def add_masks(self, seq: Sequence, seq_dir: Path, to_device, dropped_poses: int) -> None:
+        """Record the QA masks used: pose rows dropped, badly exposed frames of this camera stream."""
+        masks = seq_dir / "masks"
+        if not masks.is_dir():
+            return
+        seq.meta["masked_pose_rows"] = dropped_poses
+        if (masks / "mask_headset_pose_available.csv").exists():
+            seq.source_files.append("masks/mask_headset_pose_available.csv")
+        path = masks / "mask_good_exposure.csv"
+        if path.exists():
+            ts, stream, ok = read_hot3d_mask(path)
+            bad = np.asarray(to_device(ts[(stream == self.stream_id) & ~ok]), np.float64) * 1e-9
+            seq.meta["bad_exposure_frames"] = int(bad.size)
+            seq.meta["bad_exposure_times_s"] = [float(t) for t in bad]
+            seq.source_files.append("masks/mask_good_exposure.csv")
 
     @staticmethod
     def timecode_to_device(seq_dir: Path, cam: RawCamera):

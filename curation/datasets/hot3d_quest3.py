@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..sequence import Sequence
+from .aria_common import guard_sequence
 from .hot3d_common import Hot3dReader
 
 
@@ -30,6 +32,11 @@ class Hot3dQuest3Reader(Hot3dReader):
     stream_id = "1201-1"
     label = "camera-slam-left"
     upright = False
+
+    def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
+        """The shared HOT3D open, after the sequence folder passed the dataset-folder guard."""
+        guard_sequence(root, sequence_id)
+        return super().open(root, sequence_id, side, settings)
 
     def calibration_json(self, seq_dir: Path) -> Path | None:
         return seq_dir / "camera_models.json"

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterator
 
+import cv2
 import numpy as np
 
 from egom2p.cameras import Pinhole
 
 from ..rectify import Rectifier, build_rectifier, center_square_target
+from ..guard import check_depth, check_depth_range
 from ..sequence import SequenceError
 
 
@@ -33,16 +36,48 @@ def numbered_files(folder: Path, suffix: str) -> dict[int, Path]:
 
 
 def load_text_matrix(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """Whitespace/tab separated numbers -> array of ``shape``, with a clear error naming the file."""
+    """Whitespace/tab separated numbers -> array of ``shape``, with a clear error naming the file (and the
+    line of a non-number, never its text)."""
+    name = f"{path.parent.name}/{path.name}"
     if not path.exists():
-        raise SequenceError(f"missing file {path.parent.name}/{path.name}")
+        raise SequenceError(f"missing file {name}")
     try:
-        v = np.loadtxt(path, dtype=np.float64).reshape(-1)
-    except ValueError as e:
-        raise SequenceError(f"{path.parent.name}/{path.name}: not numeric ({e})") from None
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SequenceError(f"{name}: unreadable text file ({type(e).__name__})") from None
+    values: list[float] = []
+    for k, line in enumerate(text.splitlines(), 1):
+        try:
+            values += [float(v) for v in line.split()]
+        except ValueError:
+            raise SequenceError(f"{name}: line {k} is not numeric") from None
+    v = np.asarray(values, dtype=np.float64)
     if v.size != int(np.prod(shape)):
-        raise SequenceError(f"{path.parent.name}/{path.name}: {v.size} values, expected {int(np.prod(shape))}")
+        raise SequenceError(f"{name}: {v.size} values, expected {int(np.prod(shape))}")
     return v.reshape(shape)
+
+
+def depth_png_source(paths: list[Path], size: tuple[int, int], scale: float,
+                     transform: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], Iterator[np.ndarray]]:
+    """Depth PNGs at the given indices: each must be one-channel 16-bit of the RGB ``size`` (H, W);
+    value / ``scale`` = metres (0 invalid), plausible median checked, then ``transform``."""
+    def read(indices: np.ndarray) -> Iterator[np.ndarray]:
+        last, out = None, None
+        for j in indices:
+            if j != last:
+                p = paths[j]
+                what = f"{p.parent.name}/{p.name}"
+                img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+                if img is None:
+                    raise SequenceError(f"unreadable frame {what}")
+                if img.ndim == 2 and img.dtype == np.uint8:
+                    raise SequenceError(f"{what}: 8-bit depth PNG, expected 16-bit millimetres")
+                check_depth(img, what, size=size, kinds="u", expect="uint16 millimetres")
+                d = img.astype(np.float32) / scale
+                d[img == 0] = np.nan
+                out, last = transform(check_depth_range(d, what)), j
+            yield out
+    return read
 
 
 def check_depth_scale(depth_m: np.ndarray, what: str, lo: float = 0.05, hi: float = 10.0) -> None:

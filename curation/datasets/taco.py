@@ -19,6 +19,7 @@ from egom2p.geometry import invert_pose
 from egom2p.video import VideoError, probe
 
 from ..frames import video_source
+from ..guard import DatasetRoot, check_depth, check_pinhole, load_npy, video_reason
 from ..sequence import PoseTrack, Sequence, SequenceError, check_poses, check_times
 from .pinhole import check_depth_scale, load_text_matrix, rectifier_for
 
@@ -36,21 +37,22 @@ class TACOReader:
     def open(self, root, sequence_id: str, side: int, settings: dict | None = None) -> Sequence:
         settings = settings or {}
         root = Path(root)
+        guard = DatasetRoot(root)
+        # the three per-sequence folders hold every file read below: links leaving the dataset quarantine
+        # the sequence before any is opened
+        for top in (RGB, PARAMS, DEPTH):
+            if (root / top / sequence_id).exists():
+                guard.tree(root / top / sequence_id)
         video = root / RGB / sequence_id / "color.mp4"
         try:
             info = probe(video)
         except VideoError as e:
-            raise SequenceError(f"video unreadable: {e}") from None
+            raise SequenceError(video_reason(video, e)) from None
         params = root / PARAMS / sequence_id
         ext_path = params / "egocentric_frame_extrinsic.npy"
         if not ext_path.exists():
             raise SequenceError("missing file egocentric_frame_extrinsic.npy")
-        try:
-            w2c = np.load(ext_path, allow_pickle=False)
-        except ValueError as e:
-            raise SequenceError(f"egocentric_frame_extrinsic.npy unreadable: {e}") from None
-        if w2c.ndim != 3 or w2c.shape[1:] != (4, 4):
-            raise SequenceError(f"egocentric_frame_extrinsic.npy has shape {w2c.shape}, expected (N,4,4)")
+        w2c = load_npy(ext_path, kinds="fiu", shape=(None, 4, 4), name=ext_path.name)
         if not np.isfinite(w2c).all():
             raise SequenceError("egocentric_frame_extrinsic.npy: non-finite (NaN/inf) pose")
         n = len(w2c)
@@ -59,7 +61,8 @@ class TACOReader:
         if n == 0:
             raise SequenceError("empty sequence: no extrinsics")
         K = load_text_matrix(params / "egocentric_intrinsic.txt", (3, 3))
-        src = Pinhole(K[0, 0], K[1, 1], K[0, 2], K[1, 2], info.width, info.height)
+        src = check_pinhole(Pinhole(K[0, 0], K[1, 1], K[0, 2], K[1, 2], info.width, info.height),
+                            "egocentric_intrinsic.txt")
         rect = rectifier_for(src, side)
         times = check_times(np.arange(n) / (info.fps or 30.0), "frames")
         c2w = check_poses(invert_pose(w2c), "egocentric_frame_extrinsic.npy")
@@ -71,6 +74,9 @@ class TACOReader:
             scale = float(settings.get("depth_scale", 4000.0))
 
             def to_metres(d16: np.ndarray) -> np.ndarray:
+                # aligned to RGB: another size would put depth at the wrong pixels
+                check_depth(d16, "egocentric_depth.avi", size=(info.height, info.width), kinds="u",
+                            expect="uint16")
                 d = d16.astype(np.float32) / scale
                 check_depth_scale(d, "egocentric_depth.avi")
                 return rect.depth(d)

@@ -11,6 +11,11 @@ File contract, one folder per recording ``<out>/P<pid:04d>_<hex8>/`` (``k`` = se
                              (the frame and +90 µs, like HOT3D's interleaved RGB/SLAM stamps), 2 frames
                              of margin either side
     frames/timecode.csv      device_time_ns,timecode_ns at every trajectory row (VRS stream 285-2)
+    masks/mask_headset_pose_available.csv, masks/mask_good_exposure.csv
+                             timestamp[ns],stream_id,mask (True/False), HOT3D's QA masks: one row per
+                             trajectory stamp and stream (TIME_CODE ns; frame stamps: the camera stream,
+                             214-1 or 1201-1; +90 µs stamps: the SLAM stream(s)); frame ``masked_pose_frame(n)``
+                             has no headset pose, frame ``bad_exposure_frame(n)`` is badly exposed (all streams)
 
 ``hot3d_aria`` adds::
 
@@ -55,6 +60,17 @@ T_Q3_DEVICE_LEFT = make_pose(axis_angle_to_matrix([1.0, 0.3, 0.0], 0.35), [0.027
 T_Q3_DEVICE_RIGHT = make_pose(axis_angle_to_matrix([1.0, -0.3, 0.0], 0.35), [-0.023, -0.129, -0.031])
 SLAM_DT_NS = 90_000
 HEADSET_UID = "1234567890123"
+MASK_STREAMS = {"Aria": (("214-1",), ("1201-1", "1201-2")), "Quest3": (("1201-1",), ("1201-2",))}
+
+
+def masked_pose_frame(n: int) -> int:
+    """Index of the frame (of ``n``) whose headset pose the synthetic QA mask marks unavailable."""
+    return n // 2
+
+
+def bad_exposure_frame(n: int) -> int:
+    """Index of the frame (of ``n``) the synthetic QA mask marks badly exposed."""
+    return n // 3
 
 
 @dataclass
@@ -99,6 +115,13 @@ def write_common(root: Path, rec: Recording, headset: str, T_world_device_fn) ->
                      f"{qi[3]:.12f},{qi[0]:.12f},{qi[1]:.12f},{qi[2]:.12f}")
     write_text(root / "headset_trajectory.csv", lines)
     aria_mps.write_timecode_csv(root / "frames" / "timecode.csv", dev, dev - rec.tc_offset_ns)
+    n = len(rec.frame_ns)
+    for name, bad in (("headset_pose_available", masked_pose_frame(n)), ("good_exposure", bad_exposure_frame(n))):
+        rows = ["timestamp[ns],stream_id,mask"]
+        for k, ns in enumerate(rec.frame_ns - rec.tc_offset_ns):
+            for stamp, streams in zip((ns, ns + SLAM_DT_NS), MASK_STREAMS[headset]):
+                rows += [f"{stamp},{sid},{k != bad}" for sid in streams]
+        write_text(root / "masks" / f"mask_{name}.csv", rows)
 
 
 def write_hot3d_aria(out_dir: Path, sequences: int, seconds: float, seed: int, progress: bool = True) -> list[str]:

@@ -90,11 +90,16 @@ def test_adt_sample_depth_gaze_pose_consistent(adt, adt_seq):
     # rectified depth re-projected through projectaria-tools' lens lands on the same raw depth
     raw_mm = next(VrsRecording(adt / ADT_SEQ / "depth_images.vrs").stream("345-1").read(np.array([0])))
     cam = vrs.provider.get_device_calibration().get_camera_calib("camera-rgb")
-    for v, u in [(60, 70), (128, 128), (200, 150), (90, 210)]:
+    # on a grid (nearest-neighbour picks may differ at depth edges: 2 % of pixels with pixel-centre
+    # pre-shrinking on this sample, 4 % with cv2.INTER_NEAREST's half-pixel shift)
+    misses = []
+    for v, u in zip(*(a.ravel() for a in np.mgrid[8:248:6, 8:248:6])):
         z = depths[0][v, u]
-        p_raw = RAW_FROM_UPRIGHT @ (adt_seq.intrinsics.unproject(np.array([u, v], float)) * z)
-        x, y = np.round(cam.project(p_raw)).astype(int)
-        assert abs(raw_mm[y, x] / 1000 - z) < 0.01 * z + 0.002
+        if np.isfinite(z):
+            p_raw = RAW_FROM_UPRIGHT @ (adt_seq.intrinsics.unproject(np.array([u, v], float)) * z)
+            x, y = np.round(cam.project(p_raw)).astype(int)
+            misses.append(abs(raw_mm[y, x] / 1000 - z) >= 0.01 * z + 0.002)
+    assert len(misses) > 1000 and np.mean(misses) < 0.03, np.mean(misses)
     # the GT gaze point (depth-filled rows) lies on the surface the depth map sees at the gaze pixel
     g, p_rgb = _raw_gaze(adt, calib.T_device_camera)
     uv = adt_seq.gaze.uv[np.argmin(np.abs(adt_seq.gaze.times - g.times[1]))]
