@@ -12,6 +12,7 @@ from egom2p.curation.depth_annotators import AnnotatorUnavailable
 from egom2p.curation.inventory import build_inventory
 from egom2p.curation.normalize import normalize_partition, upstream_quarantine
 from egom2p.curation.partition import StageResult
+from egom2p.tables import read_rows
 from egom2p.curation.preview import markdown_image, partition_preview
 
 GROUP = "curation"
@@ -21,10 +22,26 @@ def _stage_metadata(result: StageResult, folder) -> dict:
     """Clip counts per modality, the units run / skipped (already committed) / quarantined / removed, the
     quarantine table and the folder."""
     counts = {f"clips_{m}": sum(bool(r.get(f"has_{m}")) for r in result.rows) for m in M.names()}
+    dropped = {f"dropped_{m}": sum(bool(r.get(f"dropped_{m}")) for r in result.rows) for m in M.names()}
     return {"dagster/row_count": len(result.rows), "sequences": result.sequences, **result.counts(),
             "stage_seconds": round(result.seconds, 2),
-            "quarantined": result.quarantined, **counts, "path": dg.MetadataValue.path(str(folder)),
-            "quarantine": dg.MetadataValue.md(_quarantine_md(result.quarantine))}
+            "quarantined": result.quarantined, **counts, **dropped, "path": dg.MetadataValue.path(str(folder)),
+            "quarantine": dg.MetadataValue.md(_quarantine_md(result.quarantine)),
+            "dropped_modalities": dg.MetadataValue.md(_dropped_md(result.rows))}
+
+
+def _dropped_md(rows: list[dict]) -> str:
+    """One line per (modality, reason) a clip was kept without: how many clips, an example clip."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for m in M.names():
+            if r.get(f"dropped_{m}"):
+                seen.setdefault((m, r[f"dropped_{m}"]), []).append(r["clip_id"])
+    if not seen:
+        return "no modality dropped"
+    lines = ["| modality | clips | reason | example |", "|---|---|---|---|"]
+    lines += [f"| {m} | {len(c)} | {why.replace('|', '/')[:300]} | {c[0]} |" for (m, why), c in list(seen.items())[:50]]
+    return "\n".join(lines)
 
 
 def _quarantine_md(rows: list[dict]) -> str:
@@ -91,7 +108,8 @@ def depth_labels(context: dg.AssetExecutionContext, data: DataRoot, curation: Cu
 
 @dg.asset(partitions_def=datasets_partitions, group_name=GROUP, deps=[depth_labels], kinds={"video", "numpy"},
           description="Canonical clips: inverse depth per sequence, gaze in [0,1], camera c2w relative to frame 0.",
-          check_specs=[dg.AssetCheckSpec(c, asset="normalized_clips") for c in check_names()])
+          check_specs=[dg.AssetCheckSpec(c, asset="normalized_clips", description="severity ERROR: wrong data")
+                       for c in check_names()])
 def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation: CurationSettings):
     paths, ds = data.paths(), context.partition_key
     quarantined = upstream_quarantine(paths.interim_clips(ds), paths.interim_depth(ds))
@@ -105,7 +123,10 @@ def normalized_clips(context: dg.AssetExecutionContext, data: DataRoot, curation
         meta["preview"] = dg.MetadataValue.md(markdown_image(preview, f"{ds} clips"))
     meta["splits"] = dg.MetadataValue.json({s: sum(r["split"] == s for r in result.rows) for s in ("train", "val", "test")})
     yield dg.MaterializeResult(metadata=meta)
-    for name, (passed, details) in check_partition(paths.clips(ds)).items():
-        yield dg.AssetCheckResult(check_name=name, passed=passed, metadata={
+    inventory = read_rows(paths.inventory(ds)) if paths.inventory(ds).exists() else None
+    checks = check_partition(paths.clips(ds), inventory, curation.max_dropped_fraction)
+    for name, (passed, details) in checks.items():
+        extra = {"modalities": dg.MetadataValue.json(details["modalities"])} if "modalities" in details else {}
+        yield dg.AssetCheckResult(check_name=name, passed=passed, severity=dg.AssetCheckSeverity.ERROR, metadata={
             "checked": details["checked"], "failures": details["failures"],
-            "examples": dg.MetadataValue.json(details["examples"])})
+            "examples": dg.MetadataValue.json(details["examples"]), **extra})

@@ -94,8 +94,12 @@ class CurationSettings(_RunsUnits):
     workers / executor / ray_*: where the per-sequence units run (see ``_RunsUnits``); a depth annotator is
         loaded once in each worker
     ray_gpus_per_depth_unit: GPU share a depth-annotation unit asks Ray for (e.g. 0.5; 0 = CPU only)
+    max_dropped_fraction: the ``modality_coverage`` check (ERROR) fails when a modality the inventory lists
+        for a sequence is lost on more than this fraction of those sequences' clips (a check threshold, not
+        saved into the clips' meta)
     """
     clip_resolution: int = 0
+    max_dropped_fraction: float = 0.2
     ray_gpus_per_depth_unit: float = 0.0
     allow_short: bool = False
     depth_annotator: str = "auto"

@@ -73,3 +73,22 @@ def check_shape(shape: tuple[int, ...]):
             return [f"shape {tuple(array.shape)} != {expect}"]
         return ["has inf"] if np.isinf(array).any() else []
     return check
+
+
+BLANK_STD = 0.5     # uint8 levels: a frame whose pixels vary less than this is one flat colour
+
+
+def check_rgb(frames: np.ndarray, side: int | None = None) -> list[str]:
+    """(60, S, S, 3) uint8 decoded frames: not blank (every pixel 0) and not one constant colour (the
+    standard deviation of every frame below ``BLANK_STD``), the rgb side when given. A decoder that
+    failed silently or a reader that returned a black buffer leaves such a clip."""
+    if frames.ndim != 4 or frames.shape[0] != CLIP_FRAMES or frames.shape[3] != 3 or frames.shape[1] != frames.shape[2]:
+        return [f"rgb shape {frames.shape} is not (60, S, S, 3)"]
+    if side is not None and frames.shape[1] != side:
+        return [f"rgb side {frames.shape[1]} != clip side {side}"]
+    if int(frames.max(initial=0)) == 0:
+        return ["rgb is blank (every pixel 0)"]
+    std = frames.reshape(len(frames), -1).astype(np.float32).std(axis=1)
+    if float(std.max()) < BLANK_STD:
+        return [f"rgb is one constant colour (max per-frame std {float(std.max()):.3f} < {BLANK_STD})"]
+    return []

@@ -90,3 +90,38 @@ def resample_poses(src_times: np.ndarray, T: np.ndarray, query: np.ndarray, max_
     res = make_pose(R, t)
     out[valid] = res[valid]
     return out
+
+
+# a track whose time span differs from the video's by this factor or more is on another clock unit
+UNIT_RATIO = 100.0
+_UNITS = {1e-9: "ns", 1e-6: "µs", 1e-3: "ms", 1.0: "s", 1e3: "ks"}
+
+
+def _likely_unit(ratio: float) -> str:
+    """The unit mix-up a span ratio of track / video suggests (1000: ms read as s, or ns read as µs)."""
+    power = 10.0 ** (3 * round(np.log10(ratio) / 3))
+    return f"~{power:g}×" + (" (e.g. ns where µs are expected, or ms where s are)" if power > 1
+                             else " (e.g. s where µs or ns are expected)")
+
+
+def track_alignment_problem(name: str, track_times: np.ndarray, video_times: np.ndarray) -> str:
+    """Why a modality's track cannot be resampled onto the video timeline, or "" when it can.
+
+    A track whose time span (or, for a one-sample span, whose position) is off from the video's by
+    ``UNIT_RATIO`` or more was read in the wrong time unit (e.g. nanoseconds read as microseconds turns
+    2 s into 2000 s); a track that does not overlap the video at all would resample to nothing but NaN.
+    The message names the modality, both spans and the likely unit error."""
+    t = np.asarray(track_times, dtype=np.float64)
+    v = np.asarray(video_times, dtype=np.float64)
+    if t.size == 0 or v.size == 0:
+        return f"{name}: empty track" if t.size == 0 and v.size else ""
+    ts, vs = float(t[-1] - t[0]), float(v[-1] - v[0])
+    spans = f"track {t[0]:.6g}..{t[-1]:.6g} s (span {ts:.6g} s), video {v[0]:.6g}..{v[-1]:.6g} s (span {vs:.6g} s)"
+    if ts > 0 and vs > 0:
+        ratio = ts / vs
+        if ratio >= UNIT_RATIO or ratio <= 1.0 / UNIT_RATIO:
+            return (f"{name}: time span {ratio:.3g}× the video's, likely a timestamp unit error "
+                    f"{_likely_unit(ratio)}: {spans}")
+    if t[-1] < v[0] or t[0] > v[-1]:
+        return f"{name}: track does not overlap the video: {spans}"
+    return ""

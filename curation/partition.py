@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
+from egom2p import modalities as M
 from egom2p.catalog import INDEX, QUARANTINE, write_index, write_quarantine
 from egom2p.pool import Executor
 from egom2p.units import StageReport, Unit, fingerprint, run_units
@@ -127,6 +128,11 @@ def run_stage(out: Path, dataset: str, stage: str, units: list[Unit], work: Call
         write_index(out, report.rows)
         write_quarantine(out, report.quarantine)
     return report
+
+
+def dropped_columns(dropped: dict[str, str]) -> dict[str, str]:
+    """``{dropped_<name>: reason or ""}`` for every registry row (the index's per-modality outcome)."""
+    return {f"dropped_{m}": dropped.get(m, "") for m in M.REGISTRY}
 
 
 def group_by_sequence(rows: list[dict]) -> dict[str, list[dict]]:

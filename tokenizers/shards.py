@@ -26,6 +26,7 @@ from egom2p import io
 
 SHARD_PATTERN = "shard-%06d.tar"
 MANIFEST = "manifest.parquet"
+PENDING_MANIFEST = ".pending-manifest.parquet"   # a run's manifest until every modality is ready
 MEMBER_SUFFIX = ".tok.npy"
 
 
@@ -93,15 +94,17 @@ def write_token_folder(folder: str | os.PathLike, samples: dict[str, np.ndarray]
             "tokens": int(sum(r["tokens"] for r in manifest)), "bytes": nbytes}
 
 
-def publish_manifest(folder: str | os.PathLike, rows: list[dict], vocab_size: int, meta: dict | None = None) -> int:
+def publish_manifest(folder: str | os.PathLike, rows: list[dict], vocab_size: int, meta: dict | None = None,
+                     name: str = MANIFEST) -> int:
     """Write ``manifest.parquet`` (rows sorted by key; ``meta`` + vocab size + dtype in the schema metadata)
-    atomically; returns the bytes of the shards it lists."""
+    atomically — as ``name`` when given (``PENDING_MANIFEST``: staged, renamed into place later); returns
+    the bytes of the shards it lists."""
     folder = Path(folder)
     rows = sorted(rows, key=lambda r: r["key"])
     table = pa.Table.from_pylist(rows, schema=_manifest_schema(rows))
     table = table.replace_schema_metadata({"egom2p": json.dumps({**(meta or {}), "vocab_size": vocab_size,
                                                                  "dtype": token_dtype(vocab_size).name}, sort_keys=True)})
-    io.write_parquet(folder / MANIFEST, table)
+    io.write_parquet(folder / name, table)
     return sum((folder / name).stat().st_size for name in sorted({r["shard"] for r in rows}))
 
 

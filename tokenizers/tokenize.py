@@ -6,10 +6,20 @@ clips with their sequences' ``unit_fingerprint`` (so a re-curated sequence re-to
 holding its clips). Shard membership is stable across runs (``plan_shards``): existing shards keep their
 clips, new clips fill the last shard and then new ones, and a shard whose clips all left is removed, so
 adding a sequence rewrites only the shards that hold its clips and every other shard file keeps its bytes
-and inode. Only one shard's tokens are in memory at a time; the manifest is published atomically last.
+and inode. Only one shard's tokens are in memory at a time.
+
+A partition's modalities are published all together or not at all: ``tokenize_dataset`` first brings every
+modality's shards up to date and stages its manifest (``.pending-manifest.parquet``; readers look for
+``manifest.parquet`` only), then writes one publish journal ``tokens/.publish/<dataset>.json`` atomically
+(the commit point), applies it (each staged manifest renamed into place, each modality no clip has
+removed) and deletes it. A run killed before the journal leaves every published manifest as it was; one
+killed while applying it is rolled forward by ``recover_publish`` at the start of the next run.
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +28,19 @@ from typing import Callable
 import numpy as np
 
 from egom2p import modalities as M
+from egom2p import io
 from egom2p.catalog import iter_clips
 from egom2p.paths import DataPaths
 from egom2p.pool import worker_threads
 from egom2p.units import Unit, fingerprint, read_records, records_dir, run_units
 
-from .shards import MANIFEST, SHARD_PATTERN, publish_manifest, token_dtype, write_shard
+from .shards import MANIFEST, PENDING_MANIFEST, SHARD_PATTERN, publish_manifest, token_dtype, write_shard
 
 VERSION = "token_shards/2"
+PUBLISH_DIR = ".publish"
+# fault-injection points of tests (a kill between modalities / inside the flip): called with the modality
+_after_modality: Callable[[str], None] | None = None
+_after_flip: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,14 +122,18 @@ def _previous_membership(folder: Path, shard_size: int) -> dict[str, list[str]]:
 
 def tokenize_modality(paths: DataPaths, dataset: str, modality: str, tokenizer, preset, shard_size: int = 256,
                       batch_size: int = 8, workers: int = 0, device: str = "cpu", log: Callable | None = None,
-                      progress: bool = True, executor=None, gpus_per_unit: float = 0.0) -> dict:
-    """Bring ``tokens/<tokenizer_id>/<modality>/<dataset>/`` up to date with the dataset's curated clips."""
+                      progress: bool = True, executor=None, gpus_per_unit: float = 0.0,
+                      publish: bool = True) -> dict:
+    """Bring ``tokens/<tokenizer_id>/<modality>/<dataset>/`` up to date with the dataset's curated clips.
+    ``publish=False`` stages the manifest (``PENDING_MANIFEST``) for ``tokenize_dataset``'s journal; the
+    summary's ``folder`` then says where, and a modality no clip has returns ``{"remove": folder}``."""
     spec = M.get(modality)
     folder = paths.tokens(tokenizer.tokenizer_id, modality, dataset)
     picked = list(iter_clips(paths, dataset, has=modality))
     if not picked:  # a missing modality is absent from tokens/, never an empty folder
+        if not publish:
+            return {"remove": str(folder)}
         if folder.exists():
-            import shutil
             shutil.rmtree(folder)
         return {}
     if not isinstance(tokenizer, TokenizerRef):
@@ -141,7 +160,7 @@ def tokenize_modality(paths: DataPaths, dataset: str, modality: str, tokenizer, 
                            f"{report.quarantine[0]['error']}")
     meta = {"tokenizer_id": tokenizer.tokenizer_id, "modality": modality, "dataset": dataset, "preset": preset.name,
             "token_shape": list(spec.token_shape(preset)), "shard_size": shard_size}
-    nbytes = publish_manifest(folder, report.rows, vocab, meta)
+    nbytes = publish_manifest(folder, report.rows, vocab, meta, MANIFEST if publish else PENDING_MANIFEST)
     secs = time.time() - t0
     return {"tokenizer_id": tokenizer.tokenizer_id, "folder": str(folder), "samples": len(report.rows),
             "shards": len(units), "tokens": int(sum(r["tokens"] for r in report.rows)), "bytes": nbytes,
@@ -167,15 +186,50 @@ def tokenize_dataset(paths: DataPaths, dataset: str, tokenizers: dict, preset, s
     :class:`TokenizerRef`, loaded by each worker on ``device``, or a loaded clip tokenizer, used in this
     process). Clips lacking a modality are absent from its folder. Returns per modality: tokenizer id,
     folder, samples/shards/tokens/bytes, seconds, clips/s and the unit counts (run, skipped, …)."""
+    recover_publish(paths, dataset, log)
     summary: dict[str, dict] = {}
+    actions: list[dict] = []
     for modality, tok in tokenizers.items():
         video = M.get(modality).kind == "video"   # only the video encoder is worth a GPU share
         info = tokenize_modality(paths, dataset, modality, tok, preset, shard_size, batch_size, workers, device,
-                                 log, progress, executor, gpus_per_unit if video else 0.0)
-        if not info:
+                                 log, progress, executor, gpus_per_unit if video else 0.0, publish=False)
+        if "remove" in info:
+            actions.append({"modality": modality, "remove": info["remove"]})
             log(f"{dataset}/{modality}: no clip has it, nothing written")
-            continue
-        summary[modality] = info
-        log(f"{dataset}/{modality}: {info['samples']} clips in {info['shards']} shards "
-            f"({info['units_run']} written, {info['units_skipped']} unchanged) in {info['seconds']:.1f} s")
+        else:
+            actions.append({"modality": modality, "publish": info["folder"]})
+            summary[modality] = info
+            log(f"{dataset}/{modality}: {info['samples']} clips in {info['shards']} shards "
+                f"({info['units_run']} written, {info['units_skipped']} unchanged) in {info['seconds']:.1f} s")
+        if _after_modality is not None:
+            _after_modality(modality)
+    io.write_json(journal_path(paths, dataset), {"dataset": dataset, "actions": actions})   # the commit point
+    recover_publish(paths, dataset, log)
     return summary
+
+
+def journal_path(paths: DataPaths, dataset: str) -> Path:
+    """The publish journal of a dataset's token shards (present only between commit and publish)."""
+    return paths.root / "tokens" / PUBLISH_DIR / f"{dataset}.json"
+
+
+def recover_publish(paths: DataPaths, dataset: str, log: Callable[[str], None] | None = None) -> bool:
+    """Apply a committed publish journal (idempotent: a step already done is skipped) and delete it;
+    False when there was none. Every staged manifest it lists is renamed into place, every listed folder
+    of a modality no clip has is removed."""
+    path = journal_path(paths, dataset)
+    if not path.exists():
+        return False
+    for action in json.loads(path.read_text())["actions"]:
+        if "publish" in action:
+            pending = Path(action["publish"]) / PENDING_MANIFEST
+            if pending.exists():
+                os.replace(pending, Path(action["publish"]) / MANIFEST)
+        elif Path(action["remove"]).exists():
+            shutil.rmtree(action["remove"])
+        if _after_flip is not None:
+            _after_flip(action["modality"])
+    path.unlink()
+    if log:
+        log(f"{dataset}: token shards of every modality published")
+    return True

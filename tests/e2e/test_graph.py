@@ -50,7 +50,8 @@ def test_graph_materializes_both_partitions(world):
         res = dg.materialize(assets, partition_key=ds, resources=resources, instance=instance)
         assert res.success
         checks = res.get_asset_check_evaluations()
-        assert len(checks) == 6 and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks]
+        assert len(checks) == 10 and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks]
+        assert all(c.severity == dg.AssetCheckSeverity.ERROR for c in checks if c.asset_key.path[-1] == "normalized_clips")
         mats = {m.asset_key.path[-1]: m for m in res.get_asset_materialization_events()}
         meta = mats["normalized_clips"].materialization.metadata
         assert meta["dagster/row_count"].value == 1 and meta["quarantined"].value == 0

@@ -50,7 +50,8 @@ def test_ui_serves_the_asset_graph(tmp_path):
         assert {"raw_inventory", "clips", "depth_labels", "normalized_clips"} <= set(nodes)
         assert nodes["clips"]["partitionDefinition"]["type"] == "DYNAMIC"
         checks = {c["name"] for c in nodes["normalized_clips"]["assetChecksOrError"]["checks"]}
-        assert checks == {"clip_frames", "gaze_range", "camera_valid", "depth_range", "index_matches_files"}
+        assert checks == {"clip_frames", "gaze_range", "camera_valid", "depth_range", "rgb_content",
+                          "arrays_match_registry", "clip_timing", "modality_coverage", "index_matches_files"}
         assert {c["name"] for c in nodes["raw_inventory"]["assetChecksOrError"]["checks"]} == {"all_sequences_readable"}
         # bound to loopback only
         out = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout if os.path.exists("/usr/bin/ss") else ""
