@@ -76,23 +76,24 @@ def default_reference() -> Path:
 
 
 def link_reference_adt(paths, reference: Path) -> list[str]:
-    """``data/raw/adt/<sequence>`` → symlinks to the real ADT sample(s) in ``reference/adt`` (their licence
-    forbids copies; ADT is an evaluation dataset: split ``test``, short sequences curated as padded clips).
-    Returns the linked sequence names ([] when the reference is absent)."""
+    """``data/raw/adt`` → a symlink to the real ADT sample folder ``reference/adt`` (its licence forbids
+    copies; ADT is an evaluation dataset: split ``test``, short sequences curated as padded clips). The whole
+    dataset folder is linked: readers resolve every path under the partition folder as linked, and refuse a
+    sequence folder that is itself a link leaving it. Returns the sequence names ([] when the reference is absent)."""
     src = reference / "adt"
-    seqs = sorted(p for p in src.iterdir() if (p / "video.vrs").exists()) if src.is_dir() else []
+    seqs = sorted(p.name for p in src.iterdir() if (p / "video.vrs").exists()) if src.is_dir() else []
     if not seqs:
         return []
-    raw = paths.raw("adt")
-    if raw.exists() and not all(p.is_symlink() for p in raw.iterdir() if not p.name.startswith(".")):
-        shutil.rmtree(raw)                # a synthesized adt folder from an earlier demo
-    raw.mkdir(parents=True, exist_ok=True)
-    for p in seqs:
-        link = raw / p.name
-        if not (link.is_symlink() and link.resolve() == p.resolve()):
-            link.unlink(missing_ok=True)
-            link.symlink_to(p.resolve(), target_is_directory=True)
-    return [p.name for p in seqs]
+    raw, target = paths.raw("adt"), src.resolve()
+    if raw.is_symlink() and raw.resolve() == target:
+        return seqs
+    if raw.is_symlink():
+        raw.unlink()
+    elif raw.exists():
+        shutil.rmtree(raw)                # a synthesized adt folder (or per-sequence links) from an earlier demo
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.symlink_to(target, target_is_directory=True)
+    return seqs
 
 
 def register_partitions(instance, data) -> list[str]:

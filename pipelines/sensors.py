@@ -5,7 +5,7 @@
 ``curate_dataset`` run too (curation redoes only the sequences whose sources changed).
 
 ``line_automation``: Dagster's declarative automation over the assets that carry an automation condition
-(``token_shards``: eager, so new curated clips or a new current tokenizer re-tokenize a dataset).
+(``token_shards``: eager until requested, so new curated clips or a new current tokenizer re-tokenize a dataset).
 
 Both default to RUNNING, so a running ``dagster-daemon`` (``dagster dev`` starts one) drives the line.
 Environment, read when the code location loads:
@@ -203,5 +203,5 @@ line_automation = dg.AutomationConditionSensorDefinition(
     "line_automation", target=dg.AssetSelection.assets("token_shards"), default_status=default_status(),
     # one run per requested partition (not one backfill per tick): each shows up at once in the run queue
     minimum_interval_seconds=sensor_interval_s(), emit_backfills=False,
-    description="Declarative automation of token_shards (eager): new curated clips or a new current tokenizer "
+    description="Declarative automation of token_shards (eager until requested): new curated clips or a new current tokenizer "
                 "re-tokenize the affected datasets. Training assets stay manual.")
