@@ -8,6 +8,7 @@ multitask run actually consumed (same budget per task, as the paper's specialist
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from egom2p.assets.resources import DataRoot
 from egom2p.curation.preview import markdown_image
@@ -17,14 +18,18 @@ GROUP = "evaluation"
 
 
 class TaskModelsConfig(dg.Config):
-    """pretrained_run: run folder name under data/runs whose budget and config the specialists copy;
-    tokens: 0 = the tokens that run consumed; time_budget_s: cap per specialist (0 = none);
-    parallel: specialists trained at once, each in its own process with cores / parallel threads
-    (1 = one after another in the step's process)."""
-    pretrained_run: str = "tiny"
-    tokens: int = 0
-    time_budget_s: float = 0.0
-    parallel: int = 2
+    """The task-specific baselines: which pretrained run they copy and how they are trained."""
+    pretrained_run: str = Field(default="tiny", description=(
+        "Run folder name under ``<data>/runs/`` whose token budget and training config the specialists copy "
+        "(the ``run_name`` of a finished pretrained_model run; default ``tiny``)."))
+    tokens: int = Field(default=0, description=(
+        "Training length of each specialist in tokens (input + target); 0 (default) = the tokens that "
+        "pretrained run consumed."))
+    time_budget_s: float = Field(default=0.0, description=(
+        "Wall-clock cap in seconds per specialist, which then stops early with a checkpoint; 0 (default) = none."))
+    parallel: int = Field(default=2, description=(
+        "Specialists trained at once, each in its own process with cores / parallel threads (default 2); "
+        "1 = one after another in the step's process."))
 
 
 def _run_dir(root: Path, name: str) -> Path:
@@ -54,10 +59,12 @@ def task_models(context: dg.AssetExecutionContext, config: TaskModelsConfig, dat
 
 
 class EvaluationConfig(dg.Config):
-    """pretrained_run: the multitask run to evaluate (its task models are ``<run>-<task>``);
-    max_clips_per_dataset: 0 = every held-out clip."""
-    pretrained_run: str = "tiny"
-    max_clips_per_dataset: int = 0
+    """Which run the evaluation scores and on how many held-out clips."""
+    pretrained_run: str = Field(default="tiny", description=(
+        "Run folder name under ``<data>/runs/`` of the multitask run to evaluate (default ``tiny``); its task "
+        "models are ``<run>-<task>``, made by task_models with the same pretrained_run."))
+    max_clips_per_dataset: int = Field(default=0, description=(
+        "Held-out (val/test) clips scored per dataset; 0 (default) = every held-out clip."))
 
 
 @dg.asset(group_name=GROUP, deps=[task_models], kinds={"pytorch"},

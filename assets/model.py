@@ -4,7 +4,7 @@ Thin: the asset writes the run's TrainConfig to ``<runs>/<run_name>/run.yaml`` a
 ``egom2p.model.train`` with python, torchrun or the deepspeed launcher (Launchpad config) via
 ``PipesSubprocessClient``. Rank 0 reports loss, tokens/s and the checkpoint path over Pipes; the asset
 adds the loss curve. On Kubernetes the same command runs in a pod with ``dagster_k8s.PipesK8sClient``
-(README, "Training at scale").
+(docs/ml-engineer.md, "Training at scale").
 """
 
 import os
@@ -13,10 +13,12 @@ from typing import Any
 
 import dagster as dg
 import yaml
+from dagster._core.errors import DagsterPipesExecutionError
+from pydantic import Field
 
 from egom2p.assets.resources import DataRoot, LineSettings
 from egom2p.model.launch import LaunchSpec, train_command
-from egom2p.model.train_config import TrainConfig
+from egom2p.model.train_config import FAILURE_FILE, TrainConfig
 from egom2p.paths import DataPaths
 
 GROUP = "model"
@@ -29,23 +31,27 @@ SET_BY_ASSET = {"out_dir": "run_name (<data>/runs/<run_name>)", "data_root": "th
 
 
 class PretrainConfig(dg.Config):
-    """Launchpad config of one pretraining run (defaults: a short tiny run on this CPU).
-
-    run_name: folder under ``<data>/runs/``; a run with the same name resumes from its latest checkpoint
-    launcher: python | torchrun | deepspeed; processes: ranks per node; hostfile: deepspeed multi-node
-    time_budget_s: stop early (with a checkpoint) after this many seconds, 0 = none
-    train: any ``TrainConfig`` field (egom2p/model/train_config.py) on top of the asset's defaults, e.g.
-        ``{tokens: 3000000, warmup_tokens: 200000, batch_size: 8, lr: 0.001, engine: torch, zero_stage: 1,
-        bf16: false, workers: 1, resume: true, ckpt_every: 100, log_every: 10, seed: 0}`` (those are the
-        defaults; the deepspeed launcher implies ``engine: deepspeed``). ``out_dir``, ``data_root`` and
-        ``preset`` come from run_name, the data resource and the line resource.
-    """
-    run_name: str = "tiny"
-    launcher: str = "python"
-    processes: int = 1
-    hostfile: str = ""
-    time_budget_s: float = 0.0
-    train: dict[str, Any] = {}
+    """Launchpad config of one pretraining run (defaults: a short tiny run on this CPU; the size preset comes
+    from the line resource, ``resources.line.config.preset``)."""
+    run_name: str = Field(default="tiny", description=(
+        "Run folder name under ``<data>/runs/`` (default ``tiny``); a run with the same name resumes from its "
+        "latest checkpoint (unless train.resume is false)."))
+    launcher: str = Field(default="python", description=(
+        "How training starts: ``python`` (default; one process) | ``torchrun`` (DDP) | ``deepspeed`` (implies "
+        "train.engine ``deepspeed``)."))
+    processes: int = Field(default=1, description=(
+        "Ranks per node, one per GPU on a GPU machine (default 1; launcher ``python`` runs exactly 1)."))
+    hostfile: str = Field(default="", description=(
+        "DeepSpeed multi-node hostfile (lines ``host slots=N``; launcher ``deepspeed`` only); empty (default) "
+        "= this machine only."))
+    time_budget_s: float = Field(default=0.0, description=(
+        "Wall-clock cap in seconds: training stops early with a checkpoint after it; 0 (default) = none."))
+    train: dict[str, Any] = Field(default={}, description=(
+        "Any ``TrainConfig`` field (egom2p/model/train_config.py) on top of the asset's defaults, e.g. "
+        "``{tokens: 3000000, warmup_tokens: 200000, batch_size: 8, grad_accum: 1, lr: 0.001, engine: torch, "
+        "zero_stage: 1, bf16: false, workers: 1, resume: true, ckpt_every: 100, log_every: 10, seed: 0}`` "
+        "(those are the defaults; tokens count input + target tokens over all ranks, batch_size is per rank). "
+        "``out_dir``, ``data_root`` and ``preset`` come from run_name, the data resource and the line resource."))
 
     def train_config(self, data_root: Path, preset: str) -> TrainConfig:
         """The run's TrainConfig: the asset's defaults, then ``train``, validated by ``TrainConfig.from_dict``
@@ -81,7 +87,16 @@ def pretrained_model(context: dg.AssetExecutionContext, config: PretrainConfig, 
     command = train_command(spec, run_yaml, extra=extra)
     context.log.info("launching: " + " ".join(command))
     env = {"EGOM2P_DATA": str(root), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1))}
-    result = pipes_subprocess_client.run(command=command, context=context, env=env, cwd=str(Path.cwd()))
+    failure = out / FAILURE_FILE
+    failure.unlink(missing_ok=True)     # a reason left by an earlier attempt of this run_name
+    try:
+        result = pipes_subprocess_client.run(command=command, context=context, env=env, cwd=str(Path.cwd()))
+    except DagsterPipesExecutionError as e:
+        reason = failure.read_text().strip() if failure.exists() else str(e)
+        context.log.error(f"training failed: {reason}")
+        raise dg.Failure(description=f"training failed: {reason}",
+                         metadata={"reason": reason, "run_folder": dg.MetadataValue.path(str(out)),
+                                   "command": " ".join(command)}) from None
     reported = result.get_materialize_result()
     meta = dict(reported.metadata or {})
     meta["command"] = dg.MetadataValue.text(" ".join(command))

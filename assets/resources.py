@@ -15,6 +15,7 @@ Built without ``line`` (tests, scripts), a settings resource gets its own ``Line
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from pydantic import Field
 
 from egom2p.curation.config import CurationConfig
 from egom2p.curation.depth_annotators import AnnotatorSettings, resolve_annotator_name
@@ -25,24 +26,27 @@ if TYPE_CHECKING:  # torch-free at import
 
 
 class DataRoot(dg.ConfigurableResource):
-    """The data root; empty = ``$EGOM2P_DATA`` or ``./data`` (one helper resolves it: egom2p.paths)."""
-    root: str = ""
+    """Where the line reads raw data and writes every artifact (clips, tokens, runs, eval)."""
+    root: str = Field(default="", description=(
+        "Data root folder (absolute or relative to the working directory). Empty (default) = ``$EGOM2P_DATA`` "
+        "when set, else ``./data``; one helper resolves it (egom2p.paths)."))
 
     def paths(self) -> DataPaths:
         return DataPaths.from_env(self.root or None)
 
 
 class LineSettings(dg.ConfigurableResource):
-    """Settings shared by every stage of the line.
-
-    preset: ``tiny`` | ``paper`` — clip side (curation), network sizes and token shapes (tokenizers, model)
-    """
-    preset: str = "tiny"
+    """Settings shared by every stage of the line (curation, tokenizers, pretraining)."""
+    preset: str = Field(default="tiny", description=(
+        "Line-wide size preset: ``tiny`` (default; runs on a 2-core CPU) | ``paper`` (the EgoM2P paper's sizes). "
+        "Sets the clip side (curation), network sizes and token shapes (tokenizers, model)."))
 
 
 class _UsesLine(dg.ConfigurableResource):
     """A settings resource that reads the line-wide ``preset`` from its nested ``line`` resource."""
-    line: LineSettings
+    line: LineSettings = Field(description=(
+        "The line-wide settings (nested resource; configured once as ``resources.line``). Built without it, "
+        "a settings resource gets its own ``LineSettings()`` (``tiny``)."))
 
     def __init__(self, **data):
         data.setdefault("line", LineSettings())
@@ -54,20 +58,21 @@ class _UsesLine(dg.ConfigurableResource):
 
 
 class _RunsUnits(_UsesLine):
-    """Where a stage's units run (fields shared by the curation and tokens resources).
-
-    workers: local worker processes (0 = one per core, 1 = in the run's process, for debugging); never
-        changes what is written
-    executor: ``local`` (this machine's process pool) | ``ray`` (one Ray task per unit; results identical)
-    ray_address: ``""`` = start a Ray instance on this machine (loopback only) | ``auto`` | ``ray://host:10001``;
-        every Ray node must see the same data root path (shared filesystem)
-    ray_cpus_per_unit / ray_memory_gb_per_unit: what one unit declares to Ray's scheduler
-    """
-    workers: int = 0
-    executor: str = "local"
-    ray_address: str = ""
-    ray_cpus_per_unit: float = 1.0
-    ray_memory_gb_per_unit: float = 2.0
+    """Where a stage's units run (fields shared by the curation and tokens resources); never changes what is
+    written."""
+    workers: int = Field(default=0, description=(
+        "Local worker processes for the stage's units: 0 (default) = one per core, 1 = in the run's own "
+        "process (for debugging), N = N processes. Never changes what is written."))
+    executor: str = Field(default="local", description=(
+        "Where the units run: ``local`` (default; this machine's process pool) | ``ray`` (one Ray task per "
+        "unit; results identical)."))
+    ray_address: str = Field(default="", description=(
+        "Ray cluster for executor ``ray``: empty (default) = start a Ray instance on this machine (loopback "
+        "only) | ``auto`` | ``ray://host:10001``. Every Ray node must see the same data root path."))
+    ray_cpus_per_unit: float = Field(default=1.0, description=(
+        "CPUs one unit declares to Ray's scheduler (executor ``ray``; default 1.0)."))
+    ray_memory_gb_per_unit: float = Field(default=2.0, description=(
+        "Memory in GB one unit declares to Ray's scheduler (executor ``ray``; default 2.0)."))
 
     def executor_spec(self):
         from egom2p.pool import Executor
@@ -76,41 +81,43 @@ class _RunsUnits(_UsesLine):
 
 
 class CurationSettings(_RunsUnits):
-    """Curation settings; every field (and the line's preset) is saved into each clip's meta.json.
-
-    preset (from ``line``): ``tiny`` | ``paper`` (sets the default clip side = 2 x tokenizer resolution)
-    clip_resolution: square clip side in pixels, 0 = preset default
-    allow_short: curate sequences shorter than one clip as one padded clip (always on for the evaluation
-        datasets, ``EVALUATION_DATASETS``: ADT)
-    depth_annotator: pseudo-depth for clips without ground truth: ``auto`` (default: ``none`` when no
-        weights are configured, else ``rollingdepth`` if that package is importable, else
-        ``marigold-rolling``) | ``none`` (leave missing) | ``rollingdepth`` | ``marigold-rolling``
-    depth_checkpoint: local weights folder ('' = ``$EGOM2P_DEPTH_CHECKPOINT``), e.g. prs-eth/rollingdepth-v1-0
-    depth_preset: RollingDepth preset fast | fast1024 | full | paper
-    depth_device: auto (CUDA GPU when available) | cpu | cuda | cuda:N
-    depth_processing_resolution / depth_dilations / depth_refine_steps: override the preset (0 / [] / -1 = preset)
-    depth_coalign_iterations: Adam iterations of the co-alignment (paper: 2000)
-    depth_cpu_threads: torch threads while annotating on CPU (0 = torch default)
-    workers / executor / ray_*: where the per-sequence units run (see ``_RunsUnits``); a depth annotator is
-        loaded once in each worker
-    ray_gpus_per_depth_unit: GPU share a depth-annotation unit asks Ray for (e.g. 0.5; 0 = CPU only)
-    max_dropped_fraction: the ``modality_coverage`` check (ERROR) fails when a modality the inventory lists
-        for a sequence is lost on more than this fraction of those sequences' clips (a check threshold, not
-        saved into the clips' meta)
-    """
-    clip_resolution: int = 0
-    max_dropped_fraction: float = 0.2
-    ray_gpus_per_depth_unit: float = 0.0
-    allow_short: bool = False
-    depth_annotator: str = "auto"
-    depth_checkpoint: str = ""
-    depth_preset: str = "fast"
-    depth_device: str = "auto"
-    depth_processing_resolution: int = 0
-    depth_dilations: list[int] = []
-    depth_refine_steps: int = -1
-    depth_coalign_iterations: int = 2000
-    depth_cpu_threads: int = 0
+    """Curation settings; every field (and the line's preset, which sets the default clip side = 2 x the
+    tokenizer resolution) is saved into each clip's meta.json. ``workers`` / ``executor`` / ``ray_*``: where
+    the per-sequence units run; a depth annotator is loaded once in each worker."""
+    clip_resolution: int = Field(default=0, description=(
+        "Square clip side in pixels; 0 (default) = the preset's default (2 x the tokenizer resolution)."))
+    max_dropped_fraction: float = Field(default=0.2, description=(
+        "Threshold (fraction 0-1, default 0.2) of the ``modality_coverage`` check (ERROR): it fails when a "
+        "modality the inventory lists for a sequence is lost on more than this fraction of those sequences' "
+        "clips. A check threshold, not saved into the clips' meta."))
+    ray_gpus_per_depth_unit: float = Field(default=0.0, description=(
+        "GPU share a depth-annotation unit asks Ray for (executor ``ray``; e.g. 0.5); 0 (default) = CPU only."))
+    allow_short: bool = Field(default=False, description=(
+        "Curate sequences shorter than one clip as one padded clip (default false). Always on for the "
+        "evaluation datasets (``EVALUATION_DATASETS``: ADT)."))
+    depth_annotator: str = Field(default="auto", description=(
+        "Pseudo-depth for clips without ground truth: ``auto`` (default: ``none`` when no weights are "
+        "configured, else ``rollingdepth`` if that package is importable, else ``marigold-rolling``) | "
+        "``none`` (leave missing) | ``rollingdepth`` | ``marigold-rolling``."))
+    depth_checkpoint: str = Field(default="", description=(
+        "Local folder of the depth annotator's weights (e.g. a download of prs-eth/rollingdepth-v1-0); "
+        "empty (default) = ``$EGOM2P_DEPTH_CHECKPOINT``."))
+    depth_preset: str = Field(default="fast", description=(
+        "RollingDepth preset: ``fast`` (default) | ``fast1024`` | ``full`` | ``paper``."))
+    depth_device: str = Field(default="auto", description=(
+        "Where the depth annotator runs: ``auto`` (default; a CUDA GPU when available) | ``cpu`` | ``cuda`` | "
+        "``cuda:N``."))
+    depth_processing_resolution: int = Field(default=0, description=(
+        "Longest edge in pixels the annotator resizes frames to; 0 (default) = the depth preset's value."))
+    depth_dilations: list[int] = Field(default=[], description=(
+        "Snippet dilations (frame spacing inside a snippet; must include 1), e.g. [1, 10, 25]; empty (default) = "
+        "the depth preset's value."))
+    depth_refine_steps: int = Field(default=-1, description=(
+        "RollingDepth refinement steps; -1 (default) = the depth preset's value, 0 = no refinement."))
+    depth_coalign_iterations: int = Field(default=2000, description=(
+        "Adam iterations of the depth co-alignment (default 2000, as in the paper)."))
+    depth_cpu_threads: int = Field(default=0, description=(
+        "Torch threads while annotating depth on CPU; 0 (default) = torch's default."))
 
     def annotator_settings(self) -> AnnotatorSettings:
         return AnnotatorSettings(checkpoint=self.depth_checkpoint, preset=self.depth_preset, device=self.depth_device,
@@ -129,41 +136,40 @@ class CurationSettings(_RunsUnits):
 
 
 class TokenizerSettings(_RunsUnits):
-    """How ``video_tokenizer``, ``trajectory_tokenizers`` and ``token_shards`` get their tokenizers.
-
-    preset (from ``line``): ``tiny`` | ``paper`` (network sizes and token shapes)
-    video_weights: folder with ``config.json`` + ``weights.safetensors`` (ours) or Cosmos' official
-        ``encoder.jit`` + ``decoder.jit`` (e.g. Cosmos-0.1-Tokenizer-DV4x8x8 at the paper preset);
-        empty = train on the curated clips
-    gaze_weights / camera_weights: saved trajectory tokenizer folders; empty = train
-    video_steps / trajectory_steps / time_budget_s: training length when training (the demo keeps them
-        short; raise them for real runs — the budget stops a run early, 0 = no budget)
-    batch_size_video / batch_size_trajectory, lr, seed: training knobs
-    trajectory_sampled_clips: extra gaze/camera training clips drawn straight from the synthetic motion
-        model (``egom2p.synth.trajectories``, room + tabletop worlds, no rendering) on top of the curated
-        train clips; 0 = curated clips only (then with augmentation). Thousands are needed for tokenizers
-        that generalize (benchmarks/RESULTS.md, "Trajectory tokenizers"); the demo keeps it small
-    shard_size: samples per tar; tokenize_batch: clips per encoder call
-    workers / executor / ray_*: where the per-shard units run (see ``_RunsUnits``)
-    device: where the encoders run when tokenizing, resolved in each worker: auto (CUDA when available, bf16
-        autocast there) | cpu | cuda | cuda:N
-    ray_gpus_per_video_unit: GPU share a video-tokenizer shard unit asks Ray for (e.g. 0.25; 0 = CPU only)
-    """
-    video_weights: str = ""
-    gaze_weights: str = ""
-    camera_weights: str = ""
-    video_steps: int = 40
-    trajectory_steps: int = 150
-    time_budget_s: float = 60.0
-    batch_size_video: int = 2
-    batch_size_trajectory: int = 32
-    lr: float = 1e-3
-    seed: int = 0
-    trajectory_sampled_clips: int = 256
-    shard_size: int = 256
-    tokenize_batch: int = 8
-    device: str = "auto"
-    ray_gpus_per_video_unit: float = 0.0
+    """How ``video_tokenizer``, ``trajectory_tokenizers`` and ``token_shards`` get their tokenizers (the line's
+    preset sets network sizes and token shapes). ``workers`` / ``executor`` / ``ray_*``: where the per-shard
+    units run."""
+    video_weights: str = Field(default="", description=(
+        "Video tokenizer weights: a folder with ``config.json`` + ``weights.safetensors`` (ours) or Cosmos' "
+        "official ``encoder.jit`` + ``decoder.jit`` (e.g. Cosmos-0.1-Tokenizer-DV4x8x8 at the paper preset); "
+        "empty (default) = train one on the curated clips."))
+    gaze_weights: str = Field(default="", description=(
+        "Saved gaze trajectory tokenizer folder; empty (default) = train one."))
+    camera_weights: str = Field(default="", description=(
+        "Saved camera trajectory tokenizer folder; empty (default) = train one."))
+    video_steps: int = Field(default=40, description=(
+        "Optimizer steps when training the video tokenizer (default 40: a demo length; raise it for real runs)."))
+    trajectory_steps: int = Field(default=150, description=(
+        "Optimizer steps when training each trajectory tokenizer (gaze, camera; default 150: a demo length)."))
+    time_budget_s: float = Field(default=60.0, description=(
+        "Wall-clock cap in seconds of each tokenizer training, which then stops early (default 60); 0 = none."))
+    batch_size_video: int = Field(default=2, description=(
+        "Clips per step when training the video tokenizer (default 2)."))
+    batch_size_trajectory: int = Field(default=32, description=(
+        "Clips per step when training a trajectory tokenizer (default 32)."))
+    lr: float = Field(default=1e-3, description="Peak learning rate of tokenizer training (AdamW; default 1e-3).")
+    seed: int = Field(default=0, description="Random seed of tokenizer training (default 0).")
+    trajectory_sampled_clips: int = Field(default=256, description=(
+        "Extra gaze/camera training clips drawn from the synthetic motion model (``egom2p.synth.trajectories``, "
+        "room + tabletop, no rendering) on top of the curated train clips (default 256); 0 = curated clips only "
+        "(then with augmentation). Thousands are needed for tokenizers that generalize (benchmarks/RESULTS.md)."))
+    shard_size: int = Field(default=256, description="Samples per token-shard tar file (default 256).")
+    tokenize_batch: int = Field(default=8, description="Clips per encoder call when tokenizing (default 8).")
+    device: str = Field(default="auto", description=(
+        "Where the encoders run when tokenizing, resolved in each worker: ``auto`` (default; CUDA when "
+        "available, with bf16 autocast) | ``cpu`` | ``cuda`` | ``cuda:N``."))
+    ray_gpus_per_video_unit: float = Field(default=0.0, description=(
+        "GPU share a video-tokenizer shard unit asks Ray for (executor ``ray``; e.g. 0.25); 0 (default) = CPU only."))
 
     def train_config(self, kind: str) -> "TokenizerTrainConfig":
         from egom2p.tokenizers.training import TokenizerTrainConfig

@@ -4,7 +4,7 @@ Single node: ``processes`` ranks on this machine. Multi-node with DeepSpeed: a h
 ``worker-1 slots=8`` (slots = processes per host) — the launcher starts ranks over ssh on every host
 (``--hostfile``); every host needs the same checkout, venv and data root path. Multi-node with torchrun
 (or on Kubernetes) starts one launcher per node with ``--nnodes/--node_rank/--master_addr``; see the
-README's "Training at scale" section. No shell is involved: the command is an argv list.
+"Training at scale" in docs/ml-engineer.md. No shell is involved: the command is an argv list.
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from .config import ModelConfig
 from .data import DataConfig, TokenStream
 from .engine import DistInfo, device_for, dist_info, init_distributed, make_engine
 from .reporting import METRICS_FILE, Reporter, pipes_session, plot_loss
-from .train_config import TrainConfig
+from .train_config import FAILURE_FILE, TrainConfig
 
 
 def data_config(cfg: TrainConfig, model_cfg: ModelConfig) -> DataConfig:
@@ -197,6 +197,22 @@ def _loop(engine, loader, cfg: TrainConfig, configs: dict, state: dict, steps: t
             "engine": cfg.engine, "world_size": info.world_size}
 
 
+def failure_reason(e: BaseException) -> str:
+    """One line naming what went wrong: ``<ExceptionType>: <first line of its message>``."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def write_failure(out_dir: str | Path, e: BaseException) -> None:
+    """``<out_dir>/failure.txt`` = this rank's one-line reason (the first rank to fail writes it; atomic), so
+    the launching asset can say why the run failed instead of only "process failed with code 1"."""
+    from egom2p import io
+    path = Path(out_dir) / FAILURE_FILE
+    if not path.exists():
+        rank = dist_info().rank
+        io.write_bytes(path, (failure_reason(e) + (f" (rank {rank})" if rank else "") + "\n").encode())
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m egom2p.model.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,7 +222,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--local_rank", "--local-rank", type=int, default=None, help=argparse.SUPPRESS)  # deepspeed
     args = ap.parse_args(argv)
     cfg = TrainConfig.load(args.config, args.set)
-    summary = run(cfg, args.time_budget_s)
+    try:
+        summary = run(cfg, args.time_budget_s)
+    except Exception as e:      # KeyboardInterrupt (a cancelled run) is not a failure to explain
+        write_failure(cfg.out_dir, e)
+        raise
     if dist_info().is_main:
         print({k: v for k, v in summary.items()}, flush=True)
     if torch.distributed.is_initialized():

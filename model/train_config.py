@@ -14,6 +14,9 @@ from pathlib import Path
 import yaml
 
 
+FAILURE_FILE = "failure.txt"   # <out_dir>/failure.txt: one-line reason of a failed run (egom2p.model.train)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything one training run needs; saved into every checkpoint's ``config.json``."""

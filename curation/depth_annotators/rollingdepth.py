@@ -1,6 +1,6 @@
 """``rollingdepth``: the authors' ``rollingdepth`` package (github.com/prs-eth/RollingDepth), when installed.
 
-It is not on PyPI and has no packaging metadata. Install (see README "Depth pseudo-labels")::
+It is not on PyPI and has no packaging metadata. Install (see docs/data-engineer.md, "Depth pseudo-labels")::
 
     git clone https://github.com/prs-eth/RollingDepth && export PYTHONPATH=$PWD/RollingDepth:$PYTHONPATH
     # weights: a local copy of the HF repo prs-eth/rollingdepth-v1-0 (model_index.json, unet/, vae/, …)

@@ -1,4 +1,4 @@
-"""The README's one-partition shell command selects the curation assets and nothing downstream.
+"""The docs' one-partition shell command (docs/README.md, everyday commands) selects the curation assets and nothing downstream.
 
 ``dagster asset materialize --select S`` resolves ``AssetSelection.from_coercible(S.split(","))`` against the
 code location's asset graph (dagster/_cli/asset.py); ``raw_inventory*`` also selects every downstream asset
