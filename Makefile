@@ -10,13 +10,16 @@ export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.torch_extensions
 
 setup: $(VENV)/.installed
 
-# ffmpeg from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel.
+# ffmpeg and chromium (UI browser tests) from Debian; torch 2.13.0 first so deepspeed/accelerate take the local CPU wheel.
 # projectaria-tools (VRS reading for HOT3D/ADT) --no-deps: its core needs only numpy; its declared
 # dependencies (jupyter, rerun-sdk, plotly, moviepy, ...) would pull ~1.1 GB.
 $(VENV)/.installed: pyproject.toml setup.py
 	@command -v ffmpeg >/dev/null || { echo "installing ffmpeg"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg >/dev/null; }
+	@command -v chromium >/dev/null || { echo "installing chromium (browser tests of the Dagster UI)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
