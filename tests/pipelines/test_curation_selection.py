@@ -33,3 +33,9 @@ def test_downstream_star_selects_training_too():
 def test_curate_dataset_job_is_exactly_curation(job):
     keys = defs.resolve_job_def(job).asset_layer.selected_asset_keys
     assert {k.to_user_string() for k in keys} == CURATION
+
+
+def test_the_docs_give_that_selection():
+    from pathlib import Path
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "README.md").read_text()
+    assert f"--select '{README_SELECT}' --partition" in docs
