@@ -92,7 +92,7 @@ def test_launch_training_from_ready_config(page, shots, instance, world):
     assert img.get_attribute("src").startswith("data:image/png;base64,")
 
 
-TOTAL_STEPS = 60
+TOTAL_STEPS = 36
 
 
 def _two_rank_config(run_name: str) -> str:
