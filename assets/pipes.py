@@ -14,8 +14,6 @@ kubelet signals every process in it.
 from __future__ import annotations
 
 import os
-import signal
-import time
 from subprocess import Popen
 from typing import Mapping, Sequence
 
@@ -23,40 +21,7 @@ import dagster as dg
 from dagster._core.errors import DagsterExecutionInterruptedError, DagsterPipesExecutionError
 from dagster._core.pipes.client import PipesClientCompletedInvocation
 
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` still exists (zombies included: reap yours first)."""
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:     # a member we may not signal still exists
-        return True
-
-
-def stop_group(proc: Popen, grace_s: float, log=lambda msg: None) -> list[str]:
-    """SIGINT → (grace_s) → SIGTERM → (5 s) → SIGKILL to ``proc``'s process group until no member is left.
-    Returns the signals that were sent (for the log and tests)."""
-    pgid, sent = proc.pid, []
-    for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        proc.poll()             # reap the launcher so that it is not counted as a member
-        if not group_alive(pgid):
-            break
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        sent.append(sig.name)
-        log(f"[pipes] {sig.name} to process group {pgid}")
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            proc.poll()
-            if not group_alive(pgid):
-                break
-            time.sleep(0.1)
-    proc.poll()
-    return sent
+from egom2p.procs import group_alive, stop_group
 
 
 class ProcessGroupPipesClient(dg.PipesSubprocessClient):
@@ -76,11 +41,11 @@ class ProcessGroupPipesClient(dg.PipesSubprocessClient):
             try:
                 code = proc.wait()
                 if group_alive(proc.pid):      # ranks outliving their launcher
-                    stop_group(proc, 5.0, context.log.warning)
+                    stop_group(proc, 5.0, lambda msg: context.log.warning(f"[pipes] left-over ranks: {msg}"))
                 if code != 0:
                     raise DagsterPipesExecutionError(f"External execution process failed with code {code}")
             except DagsterExecutionInterruptedError:
                 context.log.info(f"[pipes] run cancelled: stopping process group {proc.pid} (every rank)")
-                stop_group(proc, self.grace_s, context.log.info)
+                stop_group(proc, self.grace_s, lambda msg: context.log.info(f"[pipes] {msg}"))
                 raise
         return PipesClientCompletedInvocation(session)

@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+from egom2p.procs import stop_group
+
 # the eight pretraining layouts; ADT (an evaluation set) is added from the real sample when present
 DEMO_DATASETS = ("egogen", "egoexo4d", "holoassist", "hot3d_aria", "hot3d_quest3", "h2o", "taco", "arctic")
 
@@ -115,12 +117,7 @@ def dagster_daemon():
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 60, signals=(signal.SIGTERM, signal.SIGKILL))
         log.close()
 
 

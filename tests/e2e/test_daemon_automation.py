@@ -25,6 +25,7 @@ from egom2p.assets.partitions import datasets_partitions
 from egom2p.assets.resources import CurationSettings, DataRoot, TokenizerSettings
 from egom2p.catalog import has_index
 from egom2p.paths import DataPaths
+from egom2p.procs import stop_group
 from egom2p.pipelines import sensors as S
 from egom2p.pipelines.definitions import defs
 from egom2p.tokenizers.shards import MANIFEST
@@ -134,12 +135,7 @@ def test_daemon_curates_and_tokenizes_new_data_and_follows_new_tokenizers(tmp_pa
             wait_for("the end of every run", lambda: not instance.get_runs(
                 filters=dg.RunsFilter(statuses=S.IN_FLIGHT), limit=1), 60, explain)
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
+            stop_group(daemon, 30, signals=(signal.SIGTERM, signal.SIGKILL))
 
         # every run of the new dataset, and every token_shards run, came from a sensor, none from the test
         launched = [r for r in instance.get_runs() if r.tags.get("dagster/partition") == "egoexo4d"

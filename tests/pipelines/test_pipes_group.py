@@ -10,7 +10,8 @@ import time
 import dagster as dg
 import psutil
 
-from egom2p.assets.pipes import ProcessGroupPipesClient, group_alive, stop_group
+from egom2p.assets.pipes import ProcessGroupPipesClient
+from egom2p.procs import group_alive, stop_group
 
 # a "launcher" that starts two "ranks" (both ignore SIGINT, as a rank blocked in a collective may), writes
 # their pids to argv[2], then waits (argv[1] == "wait") or exits at once leaving them behind ("exit")
@@ -66,3 +67,12 @@ def test_ranks_outliving_their_launcher_are_stopped(tmp_path):
     assert dg.materialize([launches], resources={"pipes": ProcessGroupPipesClient(grace_s=1.0)}).success
     ranks = _ranks(pids)
     assert len(ranks) == 2 and not any(_alive(r) for r in ranks)
+
+
+def test_stop_group_with_sigterm_first(tmp_path):
+    """The sequence the demo and the tests use for dagster processes: SIGTERM, then SIGKILL."""
+    pids = tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, "wait", str(pids)], start_new_session=True)
+    ranks = _ranks(pids)
+    assert stop_group(proc, 5.0, signals=(signal.SIGTERM, signal.SIGKILL)) == ["SIGTERM"]
+    assert proc.returncode == -signal.SIGTERM and not any(_alive(r) for r in ranks)

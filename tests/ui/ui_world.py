@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from egom2p.procs import stop_group
+
 REPO = Path(__file__).resolve().parents[2]
 SEQ_SECONDS = 2.2
 # tiny tokenizers trained for a few steps: the journeys need *current* tokenizers, not good ones
@@ -114,11 +116,5 @@ def dagster_dev(world: World, timeout_s: float = 240):
             time.sleep(1)
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 60, signals=(signal.SIGTERM, signal.SIGKILL))
         log.close()
