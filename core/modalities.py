@@ -148,6 +148,12 @@ class Modality:
                 return [str(e)]
         else:
             array = io.read_npy(path)
+        return self.array_problems(array, side)
+
+    def array_problems(self, array: np.ndarray, side: int | None = None) -> list[str]:
+        """``problems`` of an array already read with ``read`` (a video: its decoded frame count)."""
+        if self.is_video_file:
+            return [] if len(array) == CLIP_FRAMES else [f"{len(array)} frames"]
         return self.check(array, side) if self.check else []
 
     # --------------------------------------------------------------------------------- interim file
