@@ -43,12 +43,15 @@ PRETRAIN_TINY_QUICK = {
 # 4 per GPU × grad_accum 32 × 8 ranks keeps the global batch of 1024, so lr = 4e-4.
 # The paper ran DDP; DeepSpeed ZeRO-1 (optimizer state sharded over the 8 ranks) is this line's choice.
 PAPER_GLOBAL_BATCH, PAPER_BLR = 1024, 1e-4
+PAPER_GPUS, PAPER_BATCH_PER_GPU = 8, 4
 PRETRAIN_PAPER_8GPU = {
     "ops": {"pretrained_model": {"config": {
-        "run_name": "paper-8gpu", "launcher": "deepspeed", "processes": 8, "hostfile": "", "time_budget_s": 0.0,
+        "run_name": "paper-8gpu", "launcher": "deepspeed", "processes": PAPER_GPUS, "hostfile": "",
+        "time_budget_s": 0.0,
         "train": {"engine": "deepspeed", "zero_stage": 1, "bf16": True,
                   "tokens": 500_000_000_000, "warmup_tokens": 10_000_000_000,
-                  "batch_size": 4, "grad_accum": PAPER_GLOBAL_BATCH // (8 * 4),
+                  "batch_size": PAPER_BATCH_PER_GPU,
+                  "grad_accum": PAPER_GLOBAL_BATCH // (PAPER_GPUS * PAPER_BATCH_PER_GPU),
                   "lr": PAPER_BLR * PAPER_GLOBAL_BATCH / 256, "min_lr": 0.0, "weight_decay": 0.05, "grad_clip": 1.0,
                   "workers": 4, "resume": True, "ckpt_every": 250, "keep_checkpoints": 2, "log_every": 10,
                   "seed": 0}}}},
