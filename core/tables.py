@@ -20,8 +20,12 @@ def write_rows(path: str | os.PathLike, rows: list[dict], schema: pa.Schema | No
 
 
 def read_rows(path: str | os.PathLike) -> list[dict]:
-    """Rows of a Parquet file as dicts; [] when the file does not exist."""
-    path = Path(path)
-    if not path.exists():
+    """Rows of a Parquet file as dicts; [] when the file does not exist.
+
+    The file is opened once and read through that handle: reading by path lets pyarrow take the size of one
+    inode and the bytes of another when a writer renames a new version in between (a torn read)."""
+    try:
+        with open(path, "rb") as f:
+            return pq.read_table(f).to_pylist()
+    except FileNotFoundError:
         return []
-    return pq.read_table(path).to_pylist()
